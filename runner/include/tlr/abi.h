@@ -1,0 +1,14 @@
+// The SDK's binary contract: bump TLR_ABI_VERSION whenever a class or struct in these headers
+// changes layout or a virtual function is added, removed or reordered.
+#pragma once
+
+#define TLR_ABI_VERSION 1u
+
+#if defined(_WIN32)
+#define TLR_EXPORT __declspec(dllexport)
+#else
+#define TLR_EXPORT __attribute__((visibility("default")))
+#endif
+
+// Every target builds with hidden visibility; the SDK's classes are exported explicitly.
+#define TLR_API TLR_EXPORT

@@ -1,0 +1,34 @@
+// A data set plugin: a list of labelled images. Splitting, caching and batching are the runner's.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include <opencv2/core/mat.hpp>
+
+#include "tlr/abi.h"
+
+namespace tlr {
+
+class TLR_API Dataset {
+ public:
+  virtual ~Dataset();
+
+  // Class names; a label is an index into this list. Sorted names unless the format fixes an order.
+  virtual std::vector<std::string> classes() const = 0;
+  virtual std::size_t size() const = 0;
+  virtual int label(std::size_t i) const = 0;
+  // The decoded image, RGB, CV_8UC3, any size. Throws tlr::DataError naming the file when unreadable.
+  // Must be safe to call from several threads at once.
+  virtual cv::Mat image(std::size_t i) const = 0;
+  // A stable identity for sample i (a path relative to the root, or "file#index"); recorded with
+  // every run so a split can be listed and replayed.
+  virtual std::string id(std::size_t i) const = 0;
+  // "train", "val" or "test" when the data ships ready splits, "" otherwise.
+  virtual std::string subset(std::size_t i) const;
+  // Changes whenever the content may have changed (file list, sizes, mtimes, parameters).
+  virtual std::string fingerprint() const = 0;
+};
+
+}  // namespace tlr

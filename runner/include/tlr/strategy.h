@@ -1,0 +1,109 @@
+// A strategy plugin decides what trains and how (freeze, cache features, unfreeze from a block,
+// learning rate per group), and drives the runner's trainer through a Cell.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <torch/nn/module.h>
+#include <torch/nn/modules/container/sequential.h>
+
+#include "tlr/abi.h"
+#include "tlr/backbone.h"
+#include "tlr/params.h"
+
+namespace tlr {
+
+enum class Split { train, val, test };
+TLR_API const char* split_name(Split split);
+
+// Batches of one split: images (N×C×H×W float) or cached features, with integer labels (N, int64).
+class TLR_API Batches {
+ public:
+  virtual ~Batches();
+  virtual std::size_t samples() const = 0;
+  // Starts a pass; the order (shuffled for training) and the augmentation depend on (seed, epoch).
+  virtual void start_epoch(int epoch) = 0;
+  // The next batch; false at the end of the pass.
+  virtual bool next(torch::Tensor& inputs, torch::Tensor& labels) = 0;
+};
+
+// Backbone (absent when training on cached features) followed by a head.
+class TLR_API Classifier : public torch::nn::Module {
+ public:
+  Classifier(std::shared_ptr<Backbone> backbone, torch::nn::Sequential head);
+  ~Classifier() override;
+  torch::Tensor forward(torch::Tensor inputs);
+  // Keeps the BatchNorm layers of frozen blocks in inference mode when `freeze_batchnorm` is set
+  // (the default): frozen statistics, as Keras users expect after trainable=False.
+  void train(bool on = true) override;
+
+  std::shared_ptr<Backbone> backbone;  // may be null
+  torch::nn::Sequential head;
+  bool freeze_batchnorm = true;
+};
+
+struct ParamGroup {
+  std::string name;  // "head", "block4_conv1…block5_pool", recorded with the run
+  std::vector<torch::Tensor> parameters;
+  double learning_rate = 0;
+};
+
+// What the trainer did.
+struct FitResult {
+  int epochs = 0;              // epochs run
+  int best_epoch = 0;          // 1-based epoch whose weights were kept
+  double best_val_accuracy = 0;
+  std::string stopped_because;  // "max epochs", "early stopping", ...
+};
+
+// Overrides a strategy may apply to the model's training block for one fit() call.
+struct FitOverrides {
+  int epochs = -1;           // -1: the YAML value
+  std::string phase;         // recorded with each epoch row ("warmup", "fine-tune"); "" for one phase
+};
+
+// One model of the experiment, fully resolved, with the runner's services.
+class TLR_API Cell {
+ public:
+  virtual ~Cell();
+  virtual const std::string& model_name() const = 0;
+  // The strategy's own parameters (schema defaults filled in).
+  virtual const Params& params() const = 0;
+  // The model's backbone, built and with the YAML's weights loaded. One instance per cell.
+  virtual std::shared_ptr<Backbone> backbone() = 0;
+  // A fresh head for features of `in_shape`; its output size follows from the class count.
+  virtual torch::nn::Sequential make_head(const std::vector<std::int64_t>& in_shape) = 0;
+  // Input images' shape, C×H×W.
+  virtual std::vector<std::int64_t> input_shape() const = 0;
+  // The training block's base learning rate.
+  virtual double learning_rate() const = 0;
+
+  // Images of a split; `augment` applies the model's augmenter (train split only).
+  virtual std::shared_ptr<Batches> images(Split split, bool augment) = 0;
+  // Features of a split computed by `backbone` in inference mode, read from the content-addressed
+  // feature cache when present, written to it otherwise.
+  virtual std::shared_ptr<Batches> features(Split split, Backbone& backbone) = 0;
+
+  // Trains `model` with the YAML's optimizer, schedule, early stopping and keep-best checkpoint;
+  // every epoch is recorded. On return the model holds its best-validation weights.
+  virtual FitResult fit(Classifier& model, const std::vector<ParamGroup>& groups, Batches& train,
+                        Batches& val, const FitOverrides& overrides = {}) = 0;
+  // Test metrics, per-class precision/recall/F1 and the confusion matrix, recorded with the run;
+  // also saves the model and its class mapping as the run's artifacts.
+  virtual void evaluate(Classifier& model, Batches& test) = 0;
+  // Makes `backbone`'s weights available to later models of the experiment as `name`.
+  virtual void publish_weights(const std::string& name, Backbone& backbone) = 0;
+};
+
+class TLR_API Strategy {
+ public:
+  virtual ~Strategy();
+  // Runs the cell start to finish; throws to fail the run (the message is recorded).
+  virtual void run(Cell& cell) = 0;
+};
+
+}  // namespace tlr
