@@ -1,3 +1,56 @@
 #include <iostream>
+#include <string>
+#include <vector>
 
-int main() { std::cout << "tlr runner\n"; return 0; }
+#include "cli/commands.h"
+
+namespace {
+
+const char* kUsage = R"(usage: runner <command> [options]
+       runner FILE.yaml [options]          same as: runner run FILE.yaml
+
+Transfer-learning experiments: every model of a YAML file trained, evaluated and recorded in
+SQLite (results/results.db), then compared in one table.
+
+commands:
+  run FILE              run every model of an experiment file
+  validate FILE         check an experiment file and its plugins' parameters; run nothing
+  plugins [NAME]        list the components of every plugin found, or describe one
+  report                print the comparison table of recorded runs
+  preview-augment FILE  write a PNG grid of augmented training images of one model
+
+`runner <command> --help` describes a command's options.
+exit status: 0 ok, 1 a run failed, 2 bad input
+)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+    std::cout << kUsage;
+    return args.empty() ? tlr::cli::kExitBadInput : tlr::cli::kExitOk;
+  }
+  if (args[0] == "--version") {
+    std::cout << "runner " << TLR_VERSION << "\n";
+    return tlr::cli::kExitOk;
+  }
+  const std::string command = args[0];
+  std::vector<std::string> rest(args.begin() + 1, args.end());
+  try {
+    if (command == "run") return tlr::cli::run_command(rest);
+    if (command == "validate") return tlr::cli::validate_command(rest);
+    if (command == "plugins") return tlr::cli::plugins_command(rest);
+    if (command == "report") return tlr::cli::report_command(rest);
+    if (command == "preview-augment") return tlr::cli::preview_augment_command(rest);
+    // `runner FILE.yaml`: a path is a run.
+    if (command.find('.') != std::string::npos || command.find('/') != std::string::npos) {
+      return tlr::cli::run_command(args);
+    }
+  } catch (const std::exception& e) {
+    std::cerr << "runner: error: " << e.what() << "\n";
+    return tlr::cli::kExitRunFailed;
+  }
+  std::cerr << "runner: error: unknown command '" << command << "'; see runner --help\n";
+  return tlr::cli::kExitBadInput;
+}

@@ -1,0 +1,51 @@
+#include "cli/common.h"
+
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <iostream>
+#include <thread>
+
+namespace tlr::cli {
+
+bool parse(const std::string& command, const std::string& usage,
+           const po::options_description& options,
+           const po::positional_options_description& positional,
+           const std::vector<std::string>& args, po::variables_map& vm, bool* help_shown) {
+  *help_shown = false;
+  try {
+    po::store(po::command_line_parser(args).options(options).positional(positional).run(), vm);
+    if (vm.count("help")) {
+      std::cout << usage << "\n" << options;
+      *help_shown = true;
+      return false;
+    }
+    po::notify(vm);
+  } catch (const po::error& e) {
+    std::cerr << "runner " << command << ": error: " << e.what() << "; see runner " << command
+              << " --help\n";
+    return false;
+  }
+  return true;
+}
+
+void load_plugins(PluginLoader& loader, const std::vector<std::string>& extra_dirs, bool quiet) {
+  for (const auto& dir : PluginLoader::default_search_path()) {
+    std::error_code ec;
+    // The default folders may legitimately be absent (e.g. the install folder in a build tree).
+    if (std::filesystem::is_directory(dir, ec)) loader.load_directory(dir);
+  }
+  for (const auto& dir : extra_dirs) loader.load_directory(dir);
+  if (!quiet) {
+    for (const auto& problem : loader.problems()) std::cerr << problem.message << "\n";
+  }
+}
+
+int set_threads(int requested) {
+  int threads = requested > 0 ? requested : static_cast<int>(std::thread::hardware_concurrency());
+  if (threads <= 0) threads = 1;
+  torch::set_num_threads(threads);
+  return threads;
+}
+
+}  // namespace tlr::cli

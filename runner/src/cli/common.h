@@ -1,0 +1,30 @@
+// Pieces every sub-command shares: option parsing with one-line errors, plugin discovery.
+#pragma once
+
+#include <boost/program_options.hpp>
+#include <string>
+#include <vector>
+
+#include "core/plugins/loader.h"
+#include "tlr/registry.h"
+
+namespace tlr::cli {
+
+namespace po = boost::program_options;
+
+// Parses `args` against `options` (and positional names); on bad options prints
+// "runner <command>: error: ..." and returns false. Prints help and returns false with
+// *help_shown set when --help is given.
+bool parse(const std::string& command, const std::string& usage, const po::options_description& options,
+           const po::positional_options_description& positional,
+           const std::vector<std::string>& args, po::variables_map& vm, bool* help_shown);
+
+// Loads the plugins of the default search path and of `extra_dirs`; prints one warning line per
+// refused library unless quiet.
+void load_plugins(PluginLoader& loader, const std::vector<std::string>& extra_dirs, bool quiet);
+
+// Sets libtorch's intra-op thread count (Debian's build starts with 1); 0 means all cores.
+// Returns the count set.
+int set_threads(int requested);
+
+}  // namespace tlr::cli
