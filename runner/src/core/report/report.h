@@ -1,0 +1,30 @@
+// The comparison table: one row per model of an experiment (its latest run), like the seed's
+// final test section, as a terminal table, markdown, CSV or JSON; and the HTML report.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/store/store.h"
+
+namespace tlr {
+
+struct ReportOptions {
+  std::string db_path = "results/results.db";
+  std::string experiment;   // "" = the latest experiment in the database
+  std::string format = "table";  // table | markdown | csv | json
+  std::string html_dir;     // when set, also writes <html_dir>/<experiment>/report.html
+};
+
+// Throws tlr::Error for an unknown format or experiment.
+std::string render_report(const ReportOptions& options);
+
+// The table alone, from summaries (for tests).
+std::string format_summaries(const std::vector<RunSummary>& rows, const std::string& format);
+
+// Writes a self-contained report.html (comparison table, per-model accuracy and loss curves,
+// confusion matrices; no network needed to view it) and returns its path.
+std::string write_html_report(const Store& store, const std::string& experiment,
+                              const std::string& path);
+
+}  // namespace tlr
