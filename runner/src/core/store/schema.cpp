@@ -1,0 +1,150 @@
+#include "core/store/schema.h"
+
+namespace tlr::store_detail {
+namespace {
+
+// Version 1: the initial schema. Timestamps are ISO-8601 UTC text ("2024-05-01T12:34:56.789Z")
+// so they sort as text and read as dates in the sqlite3 shell; start times are column defaults.
+// JSON columns are checked with json_valid so json_extract() always works on them. Child rows
+// cascade with their run, so `DELETE FROM experiments WHERE name = ...` (with PRAGMA foreign_keys =
+// ON) removes everything.
+constexpr const char* kSchemaV1 = R"sql(
+CREATE TABLE experiments (
+  id          INTEGER PRIMARY KEY,
+  name        TEXT NOT NULL,
+  file        TEXT NOT NULL,
+  yaml        TEXT NOT NULL,
+  host        TEXT NOT NULL,
+  pid         INTEGER NOT NULL,
+  started_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+  finished_at TEXT,
+  status      TEXT NOT NULL DEFAULT 'running'
+              CHECK (status IN ('running', 'completed', 'failed', 'interrupted'))
+);
+CREATE INDEX experiments_by_name ON experiments (name);
+
+CREATE TABLE runs (
+  id            INTEGER PRIMARY KEY,
+  experiment_id INTEGER NOT NULL REFERENCES experiments (id) ON DELETE CASCADE,
+  model         TEXT NOT NULL,
+  strategy      TEXT NOT NULL,
+  backbone      TEXT NOT NULL,
+  config_json   TEXT NOT NULL CHECK (json_valid(config_json)),
+  config_hash   TEXT NOT NULL,
+  seed          INTEGER NOT NULL,
+  status        TEXT NOT NULL DEFAULT 'running'
+                CHECK (status IN ('running', 'completed', 'failed', 'interrupted')),
+  error         TEXT,
+  host          TEXT NOT NULL,
+  pid           INTEGER NOT NULL,
+  versions      TEXT NOT NULL CHECK (json_valid(versions)),
+  threads       INTEGER NOT NULL,
+  started_at    TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+  finished_at   TEXT,
+  wall_seconds  REAL
+);
+CREATE INDEX runs_by_experiment ON runs (experiment_id);
+CREATE INDEX runs_by_model ON runs (model);
+CREATE INDEX runs_by_config_hash ON runs (config_hash);
+CREATE INDEX runs_by_status ON runs (status);
+
+-- One row per epoch of a training phase (a strategy may train in several phases, e.g. 'frozen'
+-- then 'fine_tune', each counting epochs from 1). id gives the order the epochs ran in.
+CREATE TABLE epochs (
+  id                INTEGER PRIMARY KEY,
+  run_id            INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+  phase             TEXT NOT NULL,
+  epoch             INTEGER NOT NULL,
+  train_loss        REAL,
+  train_acc         REAL,
+  val_loss          REAL,
+  val_acc           REAL,
+  lr                REAL,
+  seconds           REAL,
+  images_per_second REAL,
+  UNIQUE (run_id, phase, epoch)
+);
+
+-- Scalar results: split 'test' (accuracy, precision, recall, f1, loss, 'precision/<class>', ...),
+-- 'val', 'model' (trainable_params, total_params), and whatever else a strategy measures.
+CREATE TABLE metrics (
+  run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+  split  TEXT NOT NULL,
+  name   TEXT NOT NULL,
+  value  REAL,
+  UNIQUE (run_id, split, name)
+);
+
+-- Every cell of a confusion matrix, zeros included, so the class list is recoverable.
+CREATE TABLE confusion (
+  run_id          INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+  split           TEXT NOT NULL,
+  true_label      INTEGER NOT NULL,
+  predicted_label INTEGER NOT NULL,
+  true_class      TEXT NOT NULL,
+  predicted_class TEXT NOT NULL,
+  count           INTEGER NOT NULL,
+  UNIQUE (run_id, split, true_label, predicted_label)
+);
+
+CREATE TABLE artifacts (
+  id          INTEGER PRIMARY KEY,
+  run_id      INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+  kind        TEXT NOT NULL,
+  path        TEXT NOT NULL,
+  sha256      TEXT NOT NULL,
+  bytes       INTEGER NOT NULL,
+  recorded_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+  UNIQUE (run_id, path)
+);
+
+-- The comparison table: one row per run. Metric columns are NULL when not measured.
+CREATE VIEW run_summary AS
+SELECT
+  e.name AS experiment,
+  r.experiment_id,
+  r.id AS run_id,
+  r.model,
+  r.strategy,
+  r.backbone,
+  r.status,
+  (SELECT MAX(val_acc) FROM epochs WHERE run_id = r.id) AS best_val_acc,
+  (SELECT value FROM metrics WHERE run_id = r.id AND split = 'test' AND name = 'accuracy')
+    AS test_accuracy,
+  (SELECT value FROM metrics WHERE run_id = r.id AND split = 'test' AND name = 'precision')
+    AS test_precision,
+  (SELECT value FROM metrics WHERE run_id = r.id AND split = 'test' AND name = 'recall')
+    AS test_recall,
+  (SELECT value FROM metrics WHERE run_id = r.id AND split = 'test' AND name = 'f1') AS test_f1,
+  (SELECT COUNT(*) FROM epochs WHERE run_id = r.id) AS epochs_run,
+  r.wall_seconds,
+  (SELECT AVG(images_per_second) FROM epochs WHERE run_id = r.id) AS mean_images_per_second,
+  (SELECT CAST(value AS INTEGER) FROM metrics
+    WHERE run_id = r.id AND split = 'model' AND name = 'trainable_params') AS trainable_params,
+  r.error,
+  r.seed,
+  r.config_hash,
+  r.started_at,
+  r.finished_at
+FROM runs AS r JOIN experiments AS e ON e.id = r.experiment_id;
+
+-- The newest run of each model of each experiment (by name, across invocations): what a
+-- comparison table shows after some models were re-run.
+CREATE VIEW latest_runs AS
+SELECT s.* FROM run_summary AS s
+WHERE s.run_id = (SELECT MAX(r.id) FROM runs AS r JOIN experiments AS e ON e.id = r.experiment_id
+                  WHERE e.name = s.experiment AND r.model = s.model);
+)sql";
+
+}  // namespace
+
+const std::vector<Migration>& migrations() {
+  static const std::vector<Migration> steps = {
+      {1, kSchemaV1},
+  };
+  return steps;
+}
+
+int latest_schema_version() { return migrations().back().version; }
+
+}  // namespace tlr::store_detail

@@ -1,0 +1,500 @@
+#include "core/store/store.h"
+
+#include <signal.h>
+#include <sqlite3.h>
+#include <torch/version.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <filesystem>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <opencv2/core/version.hpp>
+#include <system_error>
+
+#include "core/store/schema.h"
+#include "core/store/sqlite.h"
+#include "engine/util/sha256.h"
+#include "tlr/abi.h"
+#include "tlr/error.h"
+
+namespace tlr {
+
+using store_detail::exec;
+using store_detail::fail;
+using store_detail::Statement;
+using store_detail::Transaction;
+
+namespace {
+
+constexpr int kBusyTimeoutMs = 5000;
+
+std::string host_name() {
+  char name[256] = {};
+  if (gethostname(name, sizeof(name) - 1) != 0) return "unknown";
+  return name;
+}
+
+// kill(pid, 0) checks existence without sending anything; EPERM means it exists but belongs to
+// another user.
+bool process_alive(std::int64_t pid) {
+  if (pid <= 0) return false;
+  return kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
+}
+
+int read_user_version(sqlite3* db, const std::string& path, const std::string& what) {
+  Statement version(db, path, "PRAGMA user_version", what);
+  version.step();
+  return static_cast<int>(version.int64(0));
+}
+
+constexpr const char* kSummaryColumns =
+    "experiment, experiment_id, run_id, model, strategy, backbone, status, best_val_acc, "
+    "test_accuracy, test_precision, test_recall, test_f1, epochs_run, wall_seconds, "
+    "mean_images_per_second, trainable_params, error, seed, config_hash, started_at, finished_at";
+
+RunSummary read_summary(const Statement& row) {
+  RunSummary s;
+  s.experiment = row.text(0);
+  s.experiment_id = row.int64(1);
+  s.run_id = row.int64(2);
+  s.model = row.text(3);
+  s.strategy = row.text(4);
+  s.backbone = row.text(5);
+  s.status = run_status_from_string(row.text(6));
+  s.best_val_acc = row.optional_real(7);
+  s.test_accuracy = row.optional_real(8);
+  s.test_precision = row.optional_real(9);
+  s.test_recall = row.optional_real(10);
+  s.test_f1 = row.optional_real(11);
+  s.epochs_run = row.int64(12);
+  s.wall_seconds = row.optional_real(13);
+  s.mean_images_per_second = row.optional_real(14);
+  s.trainable_params = row.optional_int64(15);
+  s.error = row.text(16);
+  s.seed = row.int64(17);
+  s.config_hash = row.text(18);
+  s.started_at = row.text(19);
+  s.finished_at = row.text(20);
+  return s;
+}
+
+}  // namespace
+
+const char* to_string(RunStatus status) {
+  switch (status) {
+    case RunStatus::kRunning:
+      return "running";
+    case RunStatus::kCompleted:
+      return "completed";
+    case RunStatus::kFailed:
+      return "failed";
+    case RunStatus::kInterrupted:
+      return "interrupted";
+  }
+  return "unknown";
+}
+
+RunStatus run_status_from_string(const std::string& text) {
+  for (RunStatus s :
+       {RunStatus::kRunning, RunStatus::kCompleted, RunStatus::kFailed, RunStatus::kInterrupted}) {
+    if (text == to_string(s)) return s;
+  }
+  throw Error("error: unknown run status '" + text + "'");
+}
+
+std::string build_versions_json() {
+  const nlohmann::json versions = {{"tlr", TLR_VERSION},
+                                   {"libtorch", TORCH_VERSION},
+                                   {"opencv", CV_VERSION},
+                                   {"sdk_abi", TLR_ABI_VERSION}};
+  return versions.dump();
+}
+
+void Store::Closer::operator()(sqlite3* db) const { sqlite3_close_v2(db); }
+
+Store::Store(std::string path, std::unique_ptr<sqlite3, Closer> db)
+    : path_(std::move(path)), db_(std::move(db)) {}
+Store::Store(Store&&) noexcept = default;
+Store& Store::operator=(Store&&) noexcept = default;
+Store::~Store() = default;
+
+Store Store::open(const std::string& path) {
+  const bool on_disk = path != ":memory:" && path.rfind("file:", 0) != 0;
+  if (on_disk) {
+    const auto parent = std::filesystem::path(path).parent_path();
+    std::error_code ec;
+    if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+    if (ec) {
+      throw Error(path + ": error: cannot create directory " + parent.string() + ": " +
+                  ec.message());
+    }
+  }
+  sqlite3* raw = nullptr;
+  const int rc = sqlite3_open_v2(
+      path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI, nullptr);
+  std::unique_ptr<sqlite3, Closer> db(raw);
+  if (rc != SQLITE_OK) fail(db.get(), path, "cannot open results database");
+  Store store(path, std::move(db));
+  store.configure_and_migrate();
+  store.mark_stale_runs();
+  return store;
+}
+
+void Store::configure_and_migrate() {
+  sqlite3* db = db_.get();
+  const std::string open_error = "cannot open results database";
+  sqlite3_busy_timeout(db, kBusyTimeoutMs);
+  // The first read of the file: a corrupt or foreign file fails here ("file is not a database").
+  const int found = read_user_version(db, path_, open_error);
+  const int latest = latest_schema_version();
+  if (found > latest) {
+    throw Error(path_ + ": error: results database schema version " + std::to_string(found) +
+                " is newer than this runner (" + std::to_string(latest) + "); upgrade tlr");
+  }
+  {
+    Statement wal(db, path_, "PRAGMA journal_mode = WAL", open_error);
+    wal.step();
+  }
+  // NORMAL is durable across application crashes in WAL mode; only a power loss may drop the
+  // last transactions, which costs at most an epoch row.
+  exec(db, path_, "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON", open_error);
+
+  for (const auto& step : store_detail::migrations()) {
+    if (step.version <= found) continue;
+    const std::string what =
+        "cannot migrate results database to schema version " + std::to_string(step.version);
+    Transaction tx(db, path_, what);
+    // Another process may have migrated between our read and taking the write lock.
+    if (read_user_version(db, path_, what) >= step.version) continue;
+    exec(db, path_, step.sql, what);
+    exec(db, path_, ("PRAGMA user_version = " + std::to_string(step.version)).c_str(), what);
+    tx.commit();
+  }
+}
+
+int Store::schema_version() const {
+  return read_user_version(db_.get(), path_, "cannot read schema version");
+}
+
+int Store::latest_schema_version() { return store_detail::latest_schema_version(); }
+
+std::int64_t Store::begin_experiment(const std::string& name, const std::string& file,
+                                     const std::string& yaml) {
+  const std::string what = "cannot record experiment '" + name + "'";
+  Statement insert(db_.get(), path_,
+                   "INSERT INTO experiments (name, file, yaml, host, pid) VALUES (?, ?, ?, ?, ?)",
+                   what);
+  insert.bind(1, name).bind(2, file).bind(3, yaml).bind(4, host_name());
+  insert.bind(5, static_cast<std::int64_t>(getpid()));
+  insert.run();
+  return sqlite3_last_insert_rowid(db_.get());
+}
+
+void Store::finish_experiment(std::int64_t experiment_id, RunStatus status) {
+  const std::string what = "cannot finish experiment " + std::to_string(experiment_id);
+  if (status == RunStatus::kRunning) {
+    throw Error(path_ + ": error: " + what + ": a final status cannot be 'running'");
+  }
+  Statement update(db_.get(), path_,
+                   "UPDATE experiments SET status = ?, "
+                   "finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?",
+                   what);
+  update.bind(1, to_string(status)).bind(2, experiment_id);
+  update.run();
+  if (sqlite3_changes(db_.get()) == 0) {
+    throw Error(path_ + ": error: " + what + ": no such experiment");
+  }
+}
+
+std::int64_t Store::begin_run(const RunStart& run) {
+  const std::string what = "cannot record run of model '" + run.model + "'";
+  Statement insert(db_.get(), path_,
+                   "INSERT INTO runs (experiment_id, model, strategy, backbone, config_json, "
+                   "config_hash, seed, host, pid, versions, threads) "
+                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                   what);
+  insert.bind(1, run.experiment_id).bind(2, run.model).bind(3, run.strategy);
+  insert.bind(4, run.backbone).bind(5, run.config_json).bind(6, run.config_hash);
+  insert.bind(7, run.seed).bind(8, host_name()).bind(9, static_cast<std::int64_t>(getpid()));
+  insert.bind(10, run.versions_json.empty() ? build_versions_json() : run.versions_json);
+  insert.bind(11, run.threads);
+  insert.run();
+  return sqlite3_last_insert_rowid(db_.get());
+}
+
+void Store::record_epoch(std::int64_t run_id, const EpochRow& row) {
+  const std::string what = "cannot record " + row.phase + " epoch " + std::to_string(row.epoch) +
+                           " of run " + std::to_string(run_id);
+  // A single INSERT is its own transaction in SQLite: one commit per epoch.
+  Statement insert(db_.get(), path_,
+                   "INSERT INTO epochs (run_id, phase, epoch, train_loss, train_acc, val_loss, "
+                   "val_acc, lr, seconds, images_per_second) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                   what);
+  insert.bind(1, run_id).bind(2, row.phase).bind(3, row.epoch).bind(4, row.train_loss);
+  insert.bind(5, row.train_acc).bind(6, row.val_loss).bind(7, row.val_acc).bind(8, row.lr);
+  insert.bind(9, row.seconds).bind(10, row.images_per_second);
+  insert.run();
+}
+
+namespace {
+
+constexpr const char* kUpsertMetric =
+    "INSERT INTO metrics (run_id, split, name, value) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (run_id, split, name) DO UPDATE SET value = excluded.value";
+
+}  // namespace
+
+void Store::record_metrics(std::int64_t run_id, const std::string& split,
+                           const std::vector<std::pair<std::string, double>>& values) {
+  const std::string what = "cannot record " + split + " metrics of run " + std::to_string(run_id);
+  Transaction tx(db_.get(), path_, what);
+  Statement upsert(db_.get(), path_, kUpsertMetric, what);
+  for (const auto& [name, value] : values) {
+    upsert.bind(1, run_id).bind(2, split).bind(3, name).bind(4, value);
+    upsert.run();
+  }
+  tx.commit();
+}
+
+void Store::record_confusion(std::int64_t run_id, const std::string& split,
+                             const std::vector<std::string>& classes,
+                             const std::vector<std::vector<std::int64_t>>& counts) {
+  const std::string what =
+      "cannot record " + split + " confusion matrix of run " + std::to_string(run_id);
+  const std::size_t n = classes.size();
+  bool square = counts.size() == n;
+  for (const auto& row : counts) square = square && row.size() == n;
+  if (!square) {
+    throw Error(path_ + ": error: " + what + ": expected a " + std::to_string(n) + "x" +
+                std::to_string(n) + " matrix for " + std::to_string(n) + " classes");
+  }
+  Transaction tx(db_.get(), path_, what);
+  Statement clear(db_.get(), path_, "DELETE FROM confusion WHERE run_id = ? AND split = ?", what);
+  clear.bind(1, run_id).bind(2, split);
+  clear.run();
+  Statement insert(db_.get(), path_,
+                   "INSERT INTO confusion (run_id, split, true_label, predicted_label, "
+                   "true_class, predicted_class, count) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                   what);
+  for (std::size_t t = 0; t < n; ++t) {
+    for (std::size_t p = 0; p < n; ++p) {
+      insert.bind(1, run_id).bind(2, split).bind(3, static_cast<std::int64_t>(t));
+      insert.bind(4, static_cast<std::int64_t>(p)).bind(5, classes[t]).bind(6, classes[p]);
+      insert.bind(7, counts[t][p]);
+      insert.run();
+    }
+  }
+  tx.commit();
+}
+
+void Store::record_artifact(std::int64_t run_id, const std::string& kind, const std::string& path) {
+  // Hash before taking the write lock: a large checkpoint must not block other writers.
+  const std::string digest = sha256_file(path);
+  std::error_code ec;
+  const auto bytes = std::filesystem::file_size(path, ec);
+  if (ec) throw Error(path + ": error: cannot read file size: " + ec.message());
+  const std::string what = "cannot record artifact " + path + " of run " + std::to_string(run_id);
+  Statement upsert(
+      db_.get(), path_,
+      "INSERT INTO artifacts (run_id, kind, path, sha256, bytes) VALUES (?, ?, ?, ?, ?) "
+      "ON CONFLICT (run_id, path) DO UPDATE SET kind = excluded.kind, "
+      "sha256 = excluded.sha256, bytes = excluded.bytes, "
+      "recorded_at = excluded.recorded_at",
+      what);
+  upsert.bind(1, run_id).bind(2, kind).bind(3, path).bind(4, digest);
+  upsert.bind(5, static_cast<std::int64_t>(bytes));
+  upsert.run();
+}
+
+void Store::finish_run(std::int64_t run_id, RunStatus status, const std::string& error,
+                       const std::vector<Metric>& metrics) {
+  const std::string what = "cannot finish run " + std::to_string(run_id);
+  if (status == RunStatus::kRunning) {
+    throw Error(path_ + ": error: " + what + ": a final status cannot be 'running'");
+  }
+  Transaction tx(db_.get(), path_, what);
+  Statement update(db_.get(), path_,
+                   // 'now' is evaluated once per statement, so both columns agree.
+                   "UPDATE runs SET status = ?, error = NULLIF(?, ''), "
+                   "finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), "
+                   "wall_seconds = ROUND((julianday('now') - julianday(started_at)) * 86400.0, 3) "
+                   "WHERE id = ? AND status = 'running'",
+                   what);
+  update.bind(1, to_string(status)).bind(2, error).bind(3, run_id);
+  update.run();
+  if (sqlite3_changes(db_.get()) == 0) {
+    Statement current(db_.get(), path_, "SELECT status FROM runs WHERE id = ?", what);
+    current.bind(1, run_id);
+    if (!current.step()) throw Error(path_ + ": error: " + what + ": no such run");
+    throw Error(path_ + ": error: " + what + ": it is already " + current.text(0));
+  }
+  Statement upsert(db_.get(), path_, kUpsertMetric, what);
+  for (const auto& m : metrics) {
+    upsert.bind(1, run_id).bind(2, m.split).bind(3, m.name).bind(4, m.value);
+    upsert.run();
+  }
+  tx.commit();
+}
+
+int Store::mark_stale_runs() {
+  const std::string what = "cannot mark interrupted runs";
+  const std::string host = host_name();
+  struct Stale {
+    std::int64_t id, pid;
+  };
+  // Read without the write lock: opening a database only to read it (a report while another
+  // runner trains) must not wait for, or block, that runner.
+  const auto find_stale = [&](const char* sql) {
+    std::vector<Stale> stale;
+    Statement running(db_.get(), path_, sql, what);
+    running.bind(1, host);
+    while (running.step()) {
+      if (!process_alive(running.int64(1))) stale.push_back({running.int64(0), running.int64(1)});
+    }
+    return stale;
+  };
+  const auto runs =
+      find_stale("SELECT id, pid FROM runs WHERE status = 'running' AND host = ? ORDER BY id");
+  const auto experiments = find_stale(
+      "SELECT id, pid FROM experiments WHERE status = 'running' AND host = ? ORDER BY id");
+  if (runs.empty() && experiments.empty()) return 0;
+
+  Transaction tx(db_.get(), path_, what);
+  // status = 'running' again: another process may have finished or marked the row meanwhile.
+  Statement mark_run(db_.get(), path_,
+                     "UPDATE runs SET status = 'interrupted', error = ? "
+                     "WHERE id = ? AND status = 'running'",
+                     what);
+  int marked = 0;
+  for (const Stale& run : runs) {
+    mark_run.bind(1, "interrupted: process " + std::to_string(run.pid) + " on " + host +
+                         " ended without finishing the run");
+    mark_run.bind(2, run.id);
+    mark_run.run();
+    marked += sqlite3_changes(db_.get());
+  }
+  Statement mark_experiment(db_.get(), path_,
+                            "UPDATE experiments SET status = 'interrupted' "
+                            "WHERE id = ? AND status = 'running'",
+                            what);
+  for (const Stale& experiment : experiments) {
+    mark_experiment.bind(1, experiment.id);
+    mark_experiment.run();
+  }
+  tx.commit();
+  return marked;
+}
+
+std::optional<std::string> Store::latest_experiment() const {
+  Statement latest(db_.get(), path_, "SELECT name FROM experiments ORDER BY id DESC LIMIT 1",
+                   "cannot read experiments");
+  if (!latest.step()) return std::nullopt;
+  return latest.text(0);
+}
+
+std::vector<RunSummary> Store::summaries(const std::string& experiment) const {
+  std::string name = experiment;
+  if (name.empty()) {
+    auto latest = latest_experiment();
+    if (!latest) return {};
+    name = *latest;
+  }
+  Statement query(db_.get(), path_,
+                  (std::string("SELECT ") + kSummaryColumns +
+                   " FROM latest_runs WHERE experiment = ? " + "ORDER BY run_id")
+                      .c_str(),
+                  "cannot read runs of experiment '" + name + "'");
+  query.bind(1, name);
+  std::vector<RunSummary> rows;
+  while (query.step()) rows.push_back(read_summary(query));
+  return rows;
+}
+
+RunSummary Store::summary(std::int64_t run_id) const {
+  const std::string what = "cannot read run " + std::to_string(run_id);
+  Statement query(
+      db_.get(), path_,
+      (std::string("SELECT ") + kSummaryColumns + " FROM run_summary WHERE run_id = ?").c_str(),
+      what);
+  query.bind(1, run_id);
+  if (!query.step()) throw Error(path_ + ": error: " + what + ": no such run");
+  return read_summary(query);
+}
+
+std::vector<EpochRow> Store::epochs(std::int64_t run_id) const {
+  Statement query(db_.get(), path_,
+                  "SELECT phase, epoch, train_loss, train_acc, val_loss, val_acc, lr, seconds, "
+                  "images_per_second FROM epochs WHERE run_id = ? ORDER BY id",
+                  "cannot read epochs of run " + std::to_string(run_id));
+  query.bind(1, run_id);
+  std::vector<EpochRow> rows;
+  while (query.step()) {
+    EpochRow row;
+    row.phase = query.text(0);
+    row.epoch = static_cast<int>(query.int64(1));
+    row.train_loss = query.optional_real(2);
+    row.train_acc = query.optional_real(3);
+    row.val_loss = query.optional_real(4);
+    row.val_acc = query.optional_real(5);
+    row.lr = query.optional_real(6);
+    row.seconds = query.optional_real(7);
+    row.images_per_second = query.optional_real(8);
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+std::vector<std::pair<std::string, double>> Store::metrics(std::int64_t run_id,
+                                                           const std::string& split) const {
+  Statement query(db_.get(), path_,
+                  "SELECT name, value FROM metrics WHERE run_id = ? AND split = ? ORDER BY name",
+                  "cannot read " + split + " metrics of run " + std::to_string(run_id));
+  query.bind(1, run_id).bind(2, split);
+  std::vector<std::pair<std::string, double>> values;
+  while (query.step()) {
+    // SQLite stores NaN (a diverged loss) as NULL; give it back as NaN, not 0.
+    values.emplace_back(query.text(0),
+                        query.optional_real(1).value_or(std::numeric_limits<double>::quiet_NaN()));
+  }
+  return values;
+}
+
+std::optional<ConfusionMatrix> Store::confusion(std::int64_t run_id,
+                                                const std::string& split) const {
+  Statement query(db_.get(), path_,
+                  "SELECT true_label, predicted_label, true_class, count FROM confusion "
+                  "WHERE run_id = ? AND split = ? ORDER BY true_label, predicted_label",
+                  "cannot read " + split + " confusion matrix of run " + std::to_string(run_id));
+  query.bind(1, run_id).bind(2, split);
+  ConfusionMatrix matrix;
+  while (query.step()) {
+    const auto t = static_cast<std::size_t>(query.int64(0));
+    const auto p = static_cast<std::size_t>(query.int64(1));
+    // record_confusion writes every cell, so the labels are dense from 0.
+    if (matrix.classes.size() <= t) {
+      matrix.classes.resize(t + 1);
+      matrix.counts.resize(t + 1);
+    }
+    matrix.classes[t] = query.text(2);
+    if (matrix.counts[t].size() <= p) matrix.counts[t].resize(p + 1, 0);
+    matrix.counts[t][p] = query.int64(3);
+  }
+  if (matrix.classes.empty()) return std::nullopt;
+  for (auto& row : matrix.counts) row.resize(matrix.classes.size(), 0);
+  return matrix;
+}
+
+std::vector<Artifact> Store::artifacts(std::int64_t run_id) const {
+  Statement query(db_.get(), path_,
+                  "SELECT kind, path, sha256, bytes FROM artifacts WHERE run_id = ? ORDER BY id",
+                  "cannot read artifacts of run " + std::to_string(run_id));
+  query.bind(1, run_id);
+  std::vector<Artifact> rows;
+  while (query.step()) {
+    rows.push_back({query.text(0), query.text(1), query.text(2), query.int64(3)});
+  }
+  return rows;
+}
+
+}  // namespace tlr

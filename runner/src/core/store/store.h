@@ -1,0 +1,176 @@
+// The run store: every experiment, run, epoch, metric, confusion matrix and artifact the runner
+// produces, in one SQLite file (results/results.db). The schema is a public interface (users
+// query it with sqlite3; see core/store/schema.cpp for the tables and the run_summary and
+// latest_runs views).
+//
+// Contract:
+// - open() creates parent directories, turns on WAL (readers never block the writer, so a report
+//   or a sqlite3 shell can watch a run in progress), a 5 s busy timeout and foreign keys, migrates
+//   the schema by PRAGMA user_version, then marks runs of dead processes 'interrupted'.
+// - Every write is one transaction; a run is 'running' until finish_run() sets its final status
+//   and final metrics together, so the database never shows a half-finished run as finished.
+// - Every method throws tlr::Error with a one-line message "<db path>: error: ..." on failure.
+// - One Store is one connection: use it from one thread at a time. Several processes may share
+//   the file.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+struct sqlite3;
+
+namespace tlr {
+
+enum class RunStatus { kRunning, kCompleted, kFailed, kInterrupted };
+
+// "running", "completed", "failed", "interrupted": the strings stored in the status columns.
+const char* to_string(RunStatus status);
+// Throws tlr::Error for an unknown string.
+RunStatus run_status_from_string(const std::string& text);
+
+// What begin_run() records about a run before it starts. The store adds host, pid and the start
+// time itself.
+struct RunStart {
+  std::int64_t experiment_id = 0;
+  std::string model;        // the model's name in the experiment ("cnn_aug", "vgg@500")
+  std::string strategy;     // strategy plugin name
+  std::string backbone;     // backbone plugin name
+  std::string config_json;  // the resolved model as JSON; must be valid JSON
+  std::string config_hash;  // sha256 of its canonical JSON
+  std::int64_t seed = 0;
+  int threads = 0;            // torch intra-op threads the run uses
+  std::string versions_json;  // empty: build_versions_json()
+};
+
+// One epoch of one training phase. Optional values are NULL in the database (not measured, e.g.
+// no validation split in a pretraining phase).
+struct EpochRow {
+  std::string phase;  // e.g. "train", "frozen", "fine_tune"; epochs count from 1 per phase
+  int epoch = 0;
+  std::optional<double> train_loss, train_acc, val_loss, val_acc;
+  std::optional<double> lr, seconds, images_per_second;
+};
+
+struct Metric {
+  std::string split;  // "test", "val", "model", ...
+  std::string name;   // "accuracy", "f1", "precision/<class>", "trainable_params", ...
+  double value = 0;
+};
+
+// A row of the run_summary / latest_runs views.
+struct RunSummary {
+  std::string experiment;
+  std::int64_t experiment_id = 0;
+  std::int64_t run_id = 0;
+  std::string model, strategy, backbone;
+  RunStatus status = RunStatus::kRunning;
+  std::optional<double> best_val_acc;
+  std::optional<double> test_accuracy, test_precision, test_recall, test_f1;
+  std::int64_t epochs_run = 0;
+  std::optional<double> wall_seconds;
+  std::optional<double> mean_images_per_second;
+  std::optional<std::int64_t> trainable_params;
+  std::string error;  // "" unless failed or interrupted
+  std::int64_t seed = 0;
+  std::string config_hash;
+  std::string started_at, finished_at;  // ISO-8601 UTC; finished_at "" while running
+};
+
+// A confusion matrix: counts[true_label][predicted_label], labels index `classes`.
+struct ConfusionMatrix {
+  std::vector<std::string> classes;
+  std::vector<std::vector<std::int64_t>> counts;
+};
+
+struct Artifact {
+  std::string kind, path, sha256;
+  std::int64_t bytes = 0;
+};
+
+// {"tlr": ..., "libtorch": ..., "opencv": ..., "sdk_abi": ...} of this build.
+std::string build_versions_json();
+
+class Store {
+ public:
+  // Opens (creating if needed) the database at `path`. Throws tlr::Error:
+  //   "<path>: error: results database schema version N is newer than this runner (M); upgrade tlr"
+  //   "<path>: error: cannot open results database: <reason>" for an unreadable or corrupt file.
+  static Store open(const std::string& path);
+
+  Store(Store&&) noexcept;
+  Store& operator=(Store&&) noexcept;
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+  ~Store();
+
+  const std::string& path() const { return path_; }
+  // PRAGMA user_version of the open database (after migration: the latest).
+  int schema_version() const;
+  static int latest_schema_version();
+
+  // --- writes ---
+  // A new invocation of an experiment; status 'running'. `file` is the YAML's path, `yaml` its
+  // text as read (before --set overrides).
+  std::int64_t begin_experiment(const std::string& name, const std::string& file,
+                                const std::string& yaml);
+  // Sets the final status (not kRunning) and finished_at.
+  void finish_experiment(std::int64_t experiment_id, RunStatus status);
+
+  // Inserts a run in status 'running' and returns its id.
+  std::int64_t begin_run(const RunStart& run);
+  // One transaction per epoch. The same (phase, epoch) twice for a run is an error (UNIQUE).
+  void record_epoch(std::int64_t run_id, const EpochRow& row);
+  // Inserts or replaces (last write wins) the named values of one split.
+  void record_metrics(std::int64_t run_id, const std::string& split,
+                      const std::vector<std::pair<std::string, double>>& values);
+  // Replaces the run's matrix for `split`. `counts` must be square with classes.size() rows.
+  void record_confusion(std::int64_t run_id, const std::string& split,
+                        const std::vector<std::string>& classes,
+                        const std::vector<std::vector<std::int64_t>>& counts);
+  // Records a file the run produced with its sha256 and size; `path` is stored as given. Recording
+  // the same path again (a checkpoint rewritten) updates the row. Throws if the file is unreadable.
+  void record_artifact(std::int64_t run_id, const std::string& kind, const std::string& path);
+  // Final status (not kRunning), error text ("" for none), finished_at, wall_seconds and the final
+  // metrics, in one transaction. Throws if the run is not 'running' (finished twice, or marked
+  // interrupted meanwhile).
+  void finish_run(std::int64_t run_id, RunStatus status, const std::string& error,
+                  const std::vector<Metric>& metrics = {});
+
+  // Marks 'running' runs and experiments recorded on this host by a process that no longer
+  // exists as 'interrupted' (the runner was killed). open() calls it; returns the number of runs.
+  int mark_stale_runs();
+
+  // --- queries (for the report) ---
+  // Name of the most recently begun experiment; nullopt for an empty database.
+  std::optional<std::string> latest_experiment() const;
+  // latest_runs rows of an experiment ("" = latest_experiment()), in the order they ran.
+  std::vector<RunSummary> summaries(const std::string& experiment = "") const;
+  // The run_summary row of one run; throws if there is no such run.
+  RunSummary summary(std::int64_t run_id) const;
+  // The run's epochs in the order they were recorded.
+  std::vector<EpochRow> epochs(std::int64_t run_id) const;
+  // The run's values of one split, sorted by name. A NaN recorded is stored as NULL and read
+  // back as NaN.
+  std::vector<std::pair<std::string, double>> metrics(std::int64_t run_id,
+                                                      const std::string& split) const;
+  // nullopt when none was recorded.
+  std::optional<ConfusionMatrix> confusion(std::int64_t run_id,
+                                           const std::string& split = "test") const;
+  std::vector<Artifact> artifacts(std::int64_t run_id) const;
+
+ private:
+  struct Closer {
+    void operator()(sqlite3* db) const;
+  };
+  Store(std::string path, std::unique_ptr<sqlite3, Closer> db);
+  void configure_and_migrate();
+
+  std::string path_;
+  std::unique_ptr<sqlite3, Closer> db_;
+};
+
+}  // namespace tlr
