@@ -1,0 +1,101 @@
+// What the bundled strategies share: freezing, block lookup by name, the usual fit-and-evaluate.
+// Header-only and SDK-only, so that each strategy stays one self-contained .so.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tlr/sdk.h"
+
+namespace tlr::strategies {
+
+inline void set_trainable(torch::nn::Module& module, bool trainable) {
+  for (auto& p : module.parameters()) p.set_requires_grad(trainable);
+}
+
+inline std::vector<torch::Tensor> trainable_parameters(torch::nn::Module& module) {
+  std::vector<torch::Tensor> out;
+  for (auto& p : module.parameters()) {
+    if (p.requires_grad()) out.push_back(p);
+  }
+  return out;
+}
+
+inline std::size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] != b[j - 1])});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+inline std::string join(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
+// Index of the block `wanted` names in `blocks`: an exact name, or a prefix such as "block4" or
+// "layer3" meaning the first block starting with it (the last one when `last_of_prefix`, for
+// cutting after a whole group). Throws tlr::Error with a did-you-mean and the list of blocks.
+// `where` names the parameter in messages ("fine_tune.from").
+inline std::size_t find_block(const std::vector<std::string>& blocks, const std::string& wanted,
+                              const std::string& where, bool last_of_prefix = false) {
+  for (std::size_t i = 0; i < blocks.size(); ++i) {
+    if (blocks[i] == wanted) return i;
+  }
+  std::vector<std::size_t> matches;
+  for (std::size_t i = 0; i < blocks.size(); ++i) {
+    if (!wanted.empty() && blocks[i].rfind(wanted, 0) == 0) matches.push_back(i);
+  }
+  if (!matches.empty()) return last_of_prefix ? matches.back() : matches.front();
+
+  std::string message = where + ": unknown block '" + wanted + "'";
+  const std::string* nearest = nullptr;
+  std::size_t best = wanted.size() / 3 + 2;
+  for (const auto& b : blocks) {
+    const std::size_t d = edit_distance(wanted, b);
+    if (d < best) {
+      best = d;
+      nearest = &b;
+    }
+  }
+  if (nearest) message += "; did you mean '" + *nearest + "'?";
+  throw Error(message + " (blocks: " + join(blocks) + ")");
+}
+
+// The backbone's output shape for the cell's images.
+inline std::vector<std::int64_t> features_shape(Cell& cell, Backbone& backbone) {
+  return backbone.output_shape(cell.input_shape());
+}
+
+// Trains the whole model (backbone and head, every parameter) on images and evaluates it on the
+// test split: the `scratch` and `pretrain` strategies.
+inline std::shared_ptr<Classifier> train_everything(Cell& cell, bool augment) {
+  std::shared_ptr<Backbone> backbone = cell.backbone();
+  set_trainable(*backbone, true);
+  auto model =
+      std::make_shared<Classifier>(backbone, cell.make_head(features_shape(cell, *backbone)));
+  set_trainable(*model, true);
+  auto train = cell.images(Split::train, augment);
+  auto val = cell.images(Split::val, false);
+  std::vector<ParamGroup> groups{{"all", model->parameters(), cell.learning_rate()}};
+  cell.fit(*model, groups, *train, *val);
+  auto test = cell.images(Split::test, false);
+  cell.evaluate(*model, *test);
+  return model;
+}
+
+}  // namespace tlr::strategies

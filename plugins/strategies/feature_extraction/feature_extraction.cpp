@@ -1,0 +1,59 @@
+// feature_extraction: runs the frozen backbone once per split (features come from the runner's
+// feature cache when present) and trains the head on those features (seed 000 model 3, seed 004
+// way 1). No augmentation: every epoch sees the same features.
+#include "common/strategy_support.h"
+
+namespace {
+
+constexpr const char* kSchema = R"json({
+  "type": "object",
+  "additionalProperties": false,
+  "properties": {
+    "cut_after": {
+      "type": "string", "default": "",
+      "description": "last block kept (a name, or a prefix: its last block); empty: every block"}
+  }
+})json";
+
+class FeatureExtraction : public tlr::Strategy {
+ public:
+  explicit FeatureExtraction(const tlr::Params& params)
+      : cut_after_(params.string("cut_after", "")) {}
+
+  void run(tlr::Cell& cell) override {
+    using namespace tlr::strategies;
+    std::shared_ptr<tlr::Backbone> backbone = cell.backbone();
+    if (!cut_after_.empty()) {
+      const auto blocks = backbone->blocks();
+      backbone->cut_after(
+          blocks[find_block(blocks, cut_after_, "feature_extraction.cut_after", true)]);
+    }
+    set_trainable(*backbone, false);
+    backbone->eval();
+    auto head = cell.make_head(features_shape(cell, *backbone));
+    set_trainable(*head, true);
+    tlr::Classifier model(nullptr, head);
+    auto train = cell.features(tlr::Split::train, *backbone);
+    auto val = cell.features(tlr::Split::val, *backbone);
+    std::vector<tlr::ParamGroup> groups{{"head", head->parameters(), cell.learning_rate()}};
+    cell.fit(model, groups, *train, *val);
+    auto test = cell.features(tlr::Split::test, *backbone);
+    cell.evaluate(model, *test);
+  }
+
+ private:
+  std::string cut_after_;
+};
+
+void register_components(tlr::Registry& registry) {
+  registry.strategy(
+      "feature_extraction",
+      [](const tlr::Params& params, const tlr::Context&) -> std::unique_ptr<tlr::Strategy> {
+        return std::make_unique<FeatureExtraction>(params);
+      },
+      kSchema, "frozen backbone run once per split (cached features), head trained on features");
+}
+
+}  // namespace
+
+TLR_PLUGIN("feature_extraction", "1.0.0", register_components)

@@ -1,0 +1,130 @@
+// fine_tune: unfreezes the backbone from a named block on (seed 000 model 5: VGG16 from
+// block4_conv1) and trains it with the head, optionally after head-only warm-up epochs (seed 003:
+// a head should be pre-trained before fine-tuning) and with a smaller learning rate for the
+// backbone.
+#include "common/strategy_support.h"
+
+namespace {
+
+constexpr const char* kSchema = R"json({
+  "type": "object",
+  "additionalProperties": false,
+  "properties": {
+    "from": {
+      "type": "string", "default": "",
+      "description": "first block to train: a name (block4_conv1, layer3) or a prefix (block4)"},
+    "last_blocks": {
+      "type": "integer", "minimum": 0, "default": 0,
+      "description": "train the last N blocks of the backbone; give this or from"},
+    "warmup_epochs": {
+      "type": "integer", "minimum": 0, "default": 0,
+      "description": "head-only epochs (backbone frozen) before unfreezing"},
+    "backbone_lr_scale": {
+      "type": "number", "exclusiveMinimum": 0, "default": 1,
+      "description": "the unfrozen blocks train at the training lr times this"},
+    "batchnorm": {
+      "type": "string", "enum": ["frozen", "train"], "default": "frozen",
+      "description": "frozen: BatchNorm of frozen blocks keeps inference mode; train: all update"},
+    "augment": {
+      "type": "boolean", "default": true,
+      "description": "apply the model's augmenter (if it has one) to the train split"}
+  }
+})json";
+
+class FineTune : public tlr::Strategy {
+ public:
+  explicit FineTune(const tlr::Params& params)
+      : from_(params.string("from", "")),
+        last_blocks_(params.integer("last_blocks", 0)),
+        warmup_epochs_(params.integer("warmup_epochs", 0)),
+        lr_scale_(params.number("backbone_lr_scale", 1.0)),
+        batchnorm_(params.string("batchnorm", "frozen")),
+        augment_(params.boolean("augment", true)) {
+    if (from_.empty() == (last_blocks_ == 0)) {
+      throw tlr::Error(
+          "fine_tune: give exactly one of 'from' (the first block to train) and 'last_blocks'");
+    }
+    if (last_blocks_ < 0) throw tlr::Error("fine_tune.last_blocks: must be >= 0");
+    if (warmup_epochs_ < 0) throw tlr::Error("fine_tune.warmup_epochs: must be >= 0");
+    if (!(lr_scale_ > 0)) throw tlr::Error("fine_tune.backbone_lr_scale: must be > 0");
+    if (batchnorm_ != "frozen" && batchnorm_ != "train") {
+      throw tlr::Error("fine_tune.batchnorm: unknown value '" + batchnorm_ +
+                       "'; expected frozen or train");
+    }
+  }
+
+  void run(tlr::Cell& cell) override {
+    using namespace tlr::strategies;
+    std::shared_ptr<tlr::Backbone> backbone = cell.backbone();
+    const std::vector<std::string> blocks = backbone->blocks();
+    const std::size_t first = first_trained_block(blocks);
+
+    set_trainable(*backbone, false);
+    auto head = cell.make_head(features_shape(cell, *backbone));
+    set_trainable(*head, true);
+    auto model = std::make_shared<tlr::Classifier>(backbone, head);
+    model->freeze_batchnorm = true;
+    auto train = cell.images(tlr::Split::train, augment_);
+    auto val = cell.images(tlr::Split::val, false);
+    const double lr = cell.learning_rate();
+
+    if (warmup_epochs_ > 0) {
+      std::vector<tlr::ParamGroup> head_only{{"head", head->parameters(), lr}};
+      cell.fit(*model, head_only, *train, *val,
+               tlr::FitOverrides{static_cast<int>(warmup_epochs_), "warmup"});
+    }
+
+    std::vector<torch::Tensor> unfrozen;
+    for (auto& item : backbone->named_parameters()) {
+      const std::string block = backbone->block_of(item.key());
+      const auto at = std::find(blocks.begin(), blocks.end(), block);
+      if (at != blocks.end() && static_cast<std::size_t>(at - blocks.begin()) >= first) {
+        item.value().set_requires_grad(true);
+        unfrozen.push_back(item.value());
+      }
+    }
+    if (unfrozen.empty()) {
+      throw tlr::Error("fine_tune: blocks " + blocks[first] + " to " + blocks.back() +
+                       " have no parameters to train");
+    }
+    model->freeze_batchnorm = batchnorm_ == "frozen";
+    std::vector<tlr::ParamGroup> groups{
+        {"head", head->parameters(), lr},
+        {blocks[first] + "\xE2\x80\xA6" + blocks.back(), unfrozen, lr * lr_scale_}};
+    cell.fit(*model, groups, *train, *val,
+             tlr::FitOverrides{-1, warmup_epochs_ > 0 ? "fine-tune" : ""});
+    auto test = cell.images(tlr::Split::test, false);
+    cell.evaluate(*model, *test);
+  }
+
+ private:
+  std::size_t first_trained_block(const std::vector<std::string>& blocks) const {
+    if (!from_.empty()) return tlr::strategies::find_block(blocks, from_, "fine_tune.from");
+    if (static_cast<std::size_t>(last_blocks_) > blocks.size()) {
+      throw tlr::Error("fine_tune.last_blocks: " + std::to_string(last_blocks_) +
+                       " blocks asked, the backbone has " + std::to_string(blocks.size()) + " (" +
+                       tlr::strategies::join(blocks) + ")");
+    }
+    return blocks.size() - static_cast<std::size_t>(last_blocks_);
+  }
+
+  std::string from_;
+  std::int64_t last_blocks_;
+  std::int64_t warmup_epochs_;
+  double lr_scale_;
+  std::string batchnorm_;
+  bool augment_;
+};
+
+void register_components(tlr::Registry& registry) {
+  registry.strategy(
+      "fine_tune",
+      [](const tlr::Params& params, const tlr::Context&) -> std::unique_ptr<tlr::Strategy> {
+        return std::make_unique<FineTune>(params);
+      },
+      kSchema, "train the backbone from a named block on, with the head (optional head warm-up)");
+}
+
+}  // namespace
+
+TLR_PLUGIN("fine_tune", "1.0.0", register_components)

@@ -1,0 +1,36 @@
+// scratch: trains every parameter of backbone and head on the target images (seed 000 models 1
+// and 2, seed 002 strategies 2 and 3: the backbone's weights are whatever the YAML gives).
+#include "common/strategy_support.h"
+
+namespace {
+
+constexpr const char* kSchema = R"json({
+  "type": "object",
+  "additionalProperties": false,
+  "properties": {
+    "augment": {"type": "boolean", "default": true,
+                "description": "apply the model's augmenter (if it has one) to the train split"}
+  }
+})json";
+
+class Scratch : public tlr::Strategy {
+ public:
+  explicit Scratch(const tlr::Params& params) : augment_(params.boolean("augment", true)) {}
+  void run(tlr::Cell& cell) override { tlr::strategies::train_everything(cell, augment_); }
+
+ private:
+  bool augment_;
+};
+
+void register_components(tlr::Registry& registry) {
+  registry.strategy(
+      "scratch",
+      [](const tlr::Params& params, const tlr::Context&) -> std::unique_ptr<tlr::Strategy> {
+        return std::make_unique<Scratch>(params);
+      },
+      kSchema, "train backbone and head together, every parameter trainable");
+}
+
+}  // namespace
+
+TLR_PLUGIN("scratch", "1.0.0", register_components)

@@ -1,0 +1,47 @@
+// Test metrics of a trained model: what Cell::evaluate records with the run.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "engine/train/output_mode.h"
+#include "tlr/abi.h"
+#include "tlr/strategy.h"
+
+namespace tlr {
+
+struct ClassMetrics {
+  double precision = 0;
+  double recall = 0;
+  double f1 = 0;
+  std::int64_t support = 0;  // true samples of the class
+};
+
+struct TLR_API Evaluation {
+  std::int64_t samples = 0;
+  double loss = 0;
+  double accuracy = 0;
+  // Headline precision/recall/F1: for 2 classes those of the positive class (label 1, sklearn's
+  // average='binary'); for more classes the unweighted mean over classes (average='macro').
+  std::string average;  // "binary" | "macro"
+  double precision = 0;
+  double recall = 0;
+  double f1 = 0;
+  double macro_precision = 0;
+  double macro_recall = 0;
+  double macro_f1 = 0;
+  std::vector<ClassMetrics> per_class;
+  std::vector<std::vector<std::int64_t>> confusion;  // [true label][predicted label]
+};
+
+// Runs `model` in inference mode over every batch of `test` (start_epoch(0)).
+TLR_API Evaluation evaluate(Classifier& model, Batches& test, OutputMode mode, int classes);
+
+// Metrics of given predictions; a ratio with a zero denominator is 0 (sklearn's zero_division=0).
+// `loss` is copied into the result. Throws tlr::Error for a label outside [0, classes).
+TLR_API Evaluation score_predictions(const std::vector<std::int64_t>& labels,
+                                     const std::vector<std::int64_t>& predicted, int classes,
+                                     double loss = 0);
+
+}  // namespace tlr

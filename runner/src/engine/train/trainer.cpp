@@ -1,0 +1,263 @@
+#include "engine/train/trainer.h"
+
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cmath>
+#include <limits>
+
+#include "engine/train/lr_schedule.h"
+#include "tlr/error.h"
+
+namespace tlr {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+std::unique_ptr<torch::optim::OptimizerOptions> options_for(const OptimizerSettings& s, double lr) {
+  if (s.name == "rmsprop") {
+    // torch's RMSprop adds eps outside the square root, as Keras does: p -= lr·g / (√v + eps).
+    return std::make_unique<torch::optim::RMSpropOptions>(torch::optim::RMSpropOptions(lr)
+                                                              .alpha(s.rho)
+                                                              .eps(s.eps)
+                                                              .momentum(s.momentum)
+                                                              .weight_decay(s.weight_decay));
+  }
+  if (s.name == "adam") {
+    return std::make_unique<torch::optim::AdamOptions>(torch::optim::AdamOptions(lr)
+                                                           .betas({s.beta1, s.beta2})
+                                                           .eps(s.eps)
+                                                           .weight_decay(s.weight_decay));
+  }
+  if (s.name == "sgd") {
+    return std::make_unique<torch::optim::SGDOptions>(
+        torch::optim::SGDOptions(lr).momentum(s.momentum).weight_decay(s.weight_decay));
+  }
+  throw Error("training.optimizer.name: unknown optimizer '" + s.name +
+              "'; expected rmsprop, adam or sgd");
+}
+
+// The weights keep-best restores: trainable parameters and every buffer (BatchNorm statistics).
+// Frozen parameters never change during a fit, so they are not copied.
+struct Snapshot {
+  std::vector<torch::Tensor> saved;
+
+  static std::vector<torch::Tensor> tensors(torch::nn::Module& model) {
+    std::vector<torch::Tensor> out;
+    for (const auto& p : model.parameters()) {
+      if (p.requires_grad()) out.push_back(p);
+    }
+    for (const auto& b : model.buffers()) out.push_back(b);
+    return out;
+  }
+  void take(torch::nn::Module& model) {
+    torch::NoGradGuard no_grad;
+    saved.clear();
+    for (const auto& t : tensors(model)) saved.push_back(t.detach().clone());
+  }
+  void restore(torch::nn::Module& model) const {
+    torch::NoGradGuard no_grad;
+    auto live = tensors(model);
+    for (std::size_t i = 0; i < live.size() && i < saved.size(); ++i) live[i].copy_(saved[i]);
+  }
+};
+
+struct PassTotals {
+  double loss_sum = 0;  // sum of per-sample losses
+  std::int64_t correct = 0;
+  std::int64_t samples = 0;
+  double loss() const { return samples ? loss_sum / samples : 0; }
+  double accuracy() const { return samples ? static_cast<double>(correct) / samples : 0; }
+};
+
+std::string epoch_label(const std::string& phase, int epoch) {
+  return (phase.empty() ? "" : phase + " ") + "epoch " + std::to_string(epoch);
+}
+
+void check_finite(double loss, const std::string& phase, int epoch, const char* what) {
+  if (std::isfinite(loss)) return;
+  throw Error(epoch_label(phase, epoch) + ": " + what + " is " +
+              (std::isnan(loss) ? "nan" : "inf") + "; stopping (lower the learning rate?)");
+}
+
+}  // namespace
+
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(const OptimizerSettings& settings,
+                                                        const std::vector<ParamGroup>& groups,
+                                                        std::vector<std::size_t>* kept) {
+  std::vector<torch::optim::OptimizerParamGroup> param_groups;
+  if (kept) kept->clear();
+  for (std::size_t i = 0; i < groups.size(); ++i) {
+    std::vector<torch::Tensor> trainable;
+    for (const auto& p : groups[i].parameters) {
+      if (p.requires_grad()) trainable.push_back(p);
+    }
+    if (trainable.empty()) continue;
+    param_groups.emplace_back(std::move(trainable), options_for(settings, groups[i].learning_rate));
+    if (kept) kept->push_back(i);
+  }
+  if (param_groups.empty()) {
+    throw Error("nothing to train: no parameter group has a parameter with requires_grad");
+  }
+  auto defaults = options_for(settings, settings.lr);
+  if (settings.name == "rmsprop") {
+    return std::make_unique<torch::optim::RMSprop>(
+        std::move(param_groups), static_cast<torch::optim::RMSpropOptions&>(*defaults));
+  }
+  if (settings.name == "adam") {
+    return std::make_unique<torch::optim::Adam>(std::move(param_groups),
+                                                static_cast<torch::optim::AdamOptions&>(*defaults));
+  }
+  return std::make_unique<torch::optim::SGD>(std::move(param_groups),
+                                             static_cast<torch::optim::SGDOptions&>(*defaults));
+}
+
+Trainer::Trainer(TrainingSettings settings, OutputMode mode, int threads,
+                 TrainerCallbacks callbacks)
+    : settings_(std::move(settings)),
+      mode_(mode),
+      threads_(threads),
+      callbacks_(std::move(callbacks)) {}
+
+Trainer::~Trainer() = default;
+
+FitResult Trainer::fit(Classifier& model, const std::vector<ParamGroup>& groups, Batches& train,
+                       Batches& val, const FitOverrides& overrides) {
+  if (threads_ > 0) torch::set_num_threads(threads_);
+  const int epochs = overrides.epochs >= 0 ? overrides.epochs : settings_.epochs;
+  const std::string& phase = overrides.phase;
+  FitResult result;
+  result.stopped_because = "max epochs";
+  if (epochs == 0) {
+    result.stopped_because = "no epochs";
+    return result;
+  }
+
+  std::vector<std::size_t> kept;
+  auto optimizer = make_optimizer(settings_.optimizer, groups, &kept);
+  std::vector<double> base;
+  for (std::size_t k : kept) base.push_back(groups[k].learning_rate);
+  LrSchedule schedule(settings_.schedule, base, epochs);
+
+  const EarlyStoppingSettings& stop = settings_.early_stopping;
+  const bool stop_on_loss = stop.monitor == "val_loss";
+  double stop_best = stop_on_loss ? std::numeric_limits<double>::infinity()
+                                  : -std::numeric_limits<double>::infinity();
+  int stop_wait = 0;
+
+  Snapshot best;
+  double best_acc = -1;
+  const std::int64_t steps = settings_.steps_per_epoch;
+  const std::int64_t expected =
+      steps > 0 ? steps * settings_.batch_size : static_cast<std::int64_t>(train.samples());
+  int pass = 0;
+
+  for (int epoch = 1; epoch <= epochs; ++epoch) {
+    const std::vector<double>& lrs = schedule.current();
+    for (std::size_t i = 0; i < lrs.size(); ++i) {
+      optimizer->param_groups()[i].options().set_lr(lrs[i]);
+    }
+    EpochRecord record;
+    record.epoch = epoch;
+    record.epochs = epochs;
+    record.phase = phase;
+    record.group_lrs = lrs;
+    record.lr = lrs.front();
+
+    // --- train ---
+    const auto start = Clock::now();
+    model.train();
+    PassTotals t;
+    torch::Tensor inputs, labels;
+    train.start_epoch(++pass);
+    std::int64_t step = 0, in_pass = 0;
+    while (steps == 0 || step < steps) {
+      if (!train.next(inputs, labels)) {
+        if (steps == 0 || in_pass == 0) break;
+        train.start_epoch(++pass);  // steps_per_epoch asks for more than one pass
+        in_pass = 0;
+        continue;
+      }
+      ++step;
+      ++in_pass;
+      optimizer->zero_grad();
+      torch::Tensor logits = model.forward(inputs);
+      torch::Tensor loss = output_loss(mode_, logits, labels);
+      const double value = loss.item<double>();
+      check_finite(value, phase, epoch, "loss");
+      loss.backward();
+      optimizer->step();
+      const std::int64_t n = labels.size(0);
+      t.loss_sum += value * n;
+      t.correct += output_predictions(mode_, logits.detach()).eq(labels).sum().item<std::int64_t>();
+      t.samples += n;
+      if (callbacks_.on_progress) {
+        callbacks_.on_progress(TrainProgress{epoch, epochs, phase, t.samples,
+                                             std::max(expected, t.samples), t.loss(), t.accuracy(),
+                                             seconds_since(start)});
+      }
+    }
+    if (t.samples == 0)
+      throw Error(epoch_label(phase, epoch) + ": the train split gave no batches");
+    const double train_seconds = seconds_since(start);
+
+    // --- validate ---
+    PassTotals v;
+    {
+      torch::NoGradGuard no_grad;
+      model.eval();
+      val.start_epoch(epoch);
+      while (val.next(inputs, labels)) {
+        torch::Tensor logits = model.forward(inputs);
+        const std::int64_t n = labels.size(0);
+        v.loss_sum += output_loss(mode_, logits, labels).item<double>() * n;
+        v.correct += output_predictions(mode_, logits).eq(labels).sum().item<std::int64_t>();
+        v.samples += n;
+      }
+    }
+    if (v.samples == 0) {
+      throw Error(epoch_label(phase, epoch) + ": the validation split gave no batches");
+    }
+    check_finite(v.loss(), phase, epoch, "validation loss");
+
+    record.train_loss = t.loss();
+    record.train_acc = t.accuracy();
+    record.val_loss = v.loss();
+    record.val_acc = v.accuracy();
+    record.seconds = seconds_since(start);
+    record.images_per_second = train_seconds > 0 ? t.samples / train_seconds : 0;
+    result.epochs = epoch;
+
+    if (record.val_acc > best_acc) {
+      best_acc = record.val_acc;
+      result.best_epoch = epoch;
+      result.best_val_accuracy = record.val_acc;
+      best.take(model);
+    }
+    if (callbacks_.on_epoch) callbacks_.on_epoch(record);
+    schedule.step(epoch, record.val_loss);
+
+    if (stop.patience > 0) {
+      const double current = stop_on_loss ? record.val_loss : record.val_acc;
+      const bool improved = stop_on_loss ? current < stop_best - stop.min_delta
+                                         : current > stop_best + stop.min_delta;
+      if (improved) {
+        stop_best = current;
+        stop_wait = 0;
+      } else if (++stop_wait >= stop.patience) {
+        result.stopped_because = "early stopping: " + stop.monitor + " did not improve for " +
+                                 std::to_string(stop.patience) + " epochs";
+        break;
+      }
+    }
+  }
+  best.restore(model);
+  return result;
+}
+
+}  // namespace tlr

@@ -1,0 +1,243 @@
+// Each bundled strategy plugin, loaded from its .so, run on a fake cell whose fit/evaluate use the
+// real trainer: what trains, what stays frozen, which data it asks for.
+#include <dlfcn.h>
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <map>
+#include <string>
+
+#include "tlr/sdk.h"
+#include "train/fixtures.h"
+
+namespace tlr {
+namespace {
+
+using testing::changed;
+using testing::FakeCell;
+using testing::state_of;
+
+// Loads libtlr_strategy_<name>.so once per process (never unloaded, as the runner does).
+Registry& registry_with(const std::string& name) {
+  static Registry registry;
+  static std::map<std::string, bool> loaded;
+  if (!loaded[name]) {
+    const std::string path = std::string(TLR_PLUGIN_DIR) + "/libtlr_strategy_" + name + ".so";
+    void* library = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (library == nullptr) throw std::runtime_error(path + ": " + dlerror());
+    auto info = reinterpret_cast<const tlr_plugin_descriptor* (*)()>(
+        dlsym(library, TLR_PLUGIN_ENTRY_SYMBOL));
+    if (info == nullptr) throw std::runtime_error(path + ": no " TLR_PLUGIN_ENTRY_SYMBOL);
+    if (info()->abi_version != TLR_ABI_VERSION) throw std::runtime_error(path + ": wrong ABI");
+    Registry own;
+    info()->register_fn(own);
+    registry.absorb(own);
+    loaded[name] = true;
+  }
+  return registry;
+}
+
+std::unique_ptr<Strategy> make(const std::string& name, const Params& params) {
+  return registry_with(name).make_strategy(name, params, Context{});
+}
+
+std::vector<std::string> starting_with(const std::vector<std::string>& names,
+                                       const std::string& prefix) {
+  std::vector<std::string> out;
+  for (const auto& n : names) {
+    if (n.rfind(prefix, 0) == 0) out.push_back(n);
+  }
+  return out;
+}
+
+class StrategyTest : public ::testing::Test {
+ protected:
+  void SetUp() override { torch::set_num_threads(2); }
+};
+
+TEST_F(StrategyTest, EveryStrategyDescribesItsParameters) {
+  for (const std::string name :
+       {"scratch", "feature_extraction", "frozen", "fine_tune", "pretrain"}) {
+    const ComponentInfo* info = registry_with(name).find(Kind::strategy, name);
+    ASSERT_NE(info, nullptr) << name;
+    const Params schema = Params::from_json(info->schema);
+    const Params properties = schema.child("properties");
+    EXPECT_FALSE(properties.keys().empty()) << name;
+    for (const auto& key : properties.keys()) {
+      const Params p = properties.child(key);
+      EXPECT_TRUE(p.has("type")) << name << "." << key;
+      EXPECT_TRUE(p.has("description")) << name << "." << key;
+      if (key != "publish") {
+        EXPECT_TRUE(p.has("default")) << name << "." << key;
+      }
+    }
+    EXPECT_FALSE(info->summary.empty()) << name;
+  }
+}
+
+TEST_F(StrategyTest, ScratchTrainsEveryParameterOnAugmentedImages) {
+  auto strategy = make("scratch", Params());
+  FakeCell cell{Params()};
+  const auto before = state_of(*cell.the_backbone());
+  strategy->run(cell);
+  ASSERT_EQ(cell.fit_calls.size(), 1u);
+  const auto& fit = cell.fit_calls[0];
+  EXPECT_EQ(fit.group_names, (std::vector<std::string>{"all"}));
+  EXPECT_EQ(fit.group_lrs, (std::vector<double>{1e-2}));
+  const auto moved = changed(before, fit.backbone_after);
+  for (const std::string block : {"block1.", "block2."}) {
+    for (const std::string tensor : {"conv.weight", "bn.weight", "bn.bias", "bn.running_mean"}) {
+      EXPECT_NE(std::find(moved.begin(), moved.end(), block + tensor), moved.end())
+          << block + tensor;
+    }
+  }
+  for (const auto& p : cell.the_backbone()->parameters()) EXPECT_TRUE(p.requires_grad());
+  EXPECT_EQ(cell.image_calls.front(), std::make_pair(Split::train, true));
+  EXPECT_TRUE(cell.feature_splits.empty());
+  EXPECT_EQ(cell.evaluations, 1);
+  EXPECT_EQ(cell.evaluation.samples, 32);
+  EXPECT_EQ(cell.head_in_shape, (std::vector<std::int64_t>{8, 4, 4}));
+}
+
+TEST_F(StrategyTest, FeatureExtractionTrainsTheHeadOnCachedFeatures) {
+  auto strategy = make("feature_extraction", Params());
+  FakeCell cell{Params()};
+  const auto before = state_of(*cell.the_backbone());
+  strategy->run(cell);
+  EXPECT_TRUE(changed(before, state_of(*cell.the_backbone())).empty());
+  EXPECT_EQ(cell.feature_splits, (std::vector<Split>{Split::train, Split::val, Split::test}));
+  EXPECT_TRUE(cell.image_calls.empty());
+  ASSERT_EQ(cell.fit_calls.size(), 1u);
+  EXPECT_FALSE(cell.fit_calls[0].had_backbone);
+  EXPECT_EQ(cell.fit_calls[0].group_names, (std::vector<std::string>{"head"}));
+  EXPECT_EQ(cell.evaluations, 1);
+}
+
+TEST_F(StrategyTest, FeatureExtractionCutsAfterANamedBlock) {
+  auto strategy = make("feature_extraction", Params::from_json(R"({"cut_after": "block1"})"));
+  FakeCell cell{Params()};
+  strategy->run(cell);
+  EXPECT_EQ(cell.head_in_shape, (std::vector<std::int64_t>{4, 4, 4}));
+  EXPECT_EQ(cell.the_backbone()->blocks(), (std::vector<std::string>{"block1_conv1"}));
+}
+
+TEST_F(StrategyTest, FeatureExtractionNamesTheBlocksOfAnUnknownCut) {
+  auto strategy = make("feature_extraction", Params::from_json(R"({"cut_after": "blok2_conv"})"));
+  FakeCell cell{Params()};
+  try {
+    strategy->run(cell);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(),
+                 "feature_extraction.cut_after: unknown block 'blok2_conv'; did you mean "
+                 "'block2_conv1'? (blocks: block1_conv1, block2_conv1)");
+  }
+}
+
+TEST_F(StrategyTest, FrozenTrainsOnlyTheHeadWithTheBackboneInsideTheModel) {
+  auto strategy = make("frozen", Params());
+  FakeCell cell{Params()};
+  const auto before = state_of(*cell.the_backbone());
+  strategy->run(cell);
+  ASSERT_EQ(cell.fit_calls.size(), 1u);
+  EXPECT_TRUE(cell.fit_calls[0].had_backbone);
+  EXPECT_TRUE(changed(before, cell.fit_calls[0].backbone_after).empty());  // BN stats included
+  EXPECT_EQ(cell.fit_calls[0].group_names, (std::vector<std::string>{"head"}));
+  EXPECT_EQ(cell.image_calls.front(), std::make_pair(Split::train, true));
+  EXPECT_TRUE(cell.feature_splits.empty());
+  EXPECT_EQ(cell.evaluations, 1);
+}
+
+TEST_F(StrategyTest, FineTuneTrainsOnlyTheBlocksFromTheNamedOneOn) {
+  auto strategy = make("fine_tune", Params::from_json(R"({"from": "block2"})"));
+  FakeCell cell{Params()};
+  const auto before = state_of(*cell.the_backbone());
+  strategy->run(cell);
+  ASSERT_EQ(cell.fit_calls.size(), 1u);
+  const auto& fit = cell.fit_calls[0];
+  EXPECT_EQ(fit.overrides.phase, "");
+  EXPECT_EQ(fit.group_names, (std::vector<std::string>{"head",
+                                                       "block2_conv1\xE2\x80\xA6"
+                                                       "block2_conv1"}));
+  const auto moved = changed(before, fit.backbone_after);
+  EXPECT_TRUE(starting_with(moved, "block1.").empty());  // weights and BN running stats
+  for (const std::string name : {"block2.conv.weight", "block2.bn.weight", "block2.bn.bias",
+                                 "block2.bn.running_mean", "block2.bn.running_var"}) {
+    EXPECT_NE(std::find(moved.begin(), moved.end(), name), moved.end()) << name;
+  }
+}
+
+TEST_F(StrategyTest, FineTuneWarmsUpTheHeadAloneFirst) {
+  auto strategy = make("fine_tune", Params::from_json(
+                                        R"({"last_blocks": 1, "warmup_epochs": 2,
+                                            "backbone_lr_scale": 0.1})"));
+  FakeCell cell{Params(), 2, 1};
+  const auto before = state_of(*cell.the_backbone());
+  strategy->run(cell);
+  ASSERT_EQ(cell.fit_calls.size(), 2u);
+  const auto& warmup = cell.fit_calls[0];
+  EXPECT_EQ(warmup.overrides.epochs, 2);
+  EXPECT_EQ(warmup.overrides.phase, "warmup");
+  EXPECT_EQ(warmup.group_names, (std::vector<std::string>{"head"}));
+  EXPECT_TRUE(changed(before, warmup.backbone_after).empty());
+  const auto& tune = cell.fit_calls[1];
+  EXPECT_EQ(tune.overrides.epochs, -1);
+  EXPECT_EQ(tune.overrides.phase, "fine-tune");
+  ASSERT_EQ(tune.group_lrs.size(), 2u);
+  EXPECT_DOUBLE_EQ(tune.group_lrs[0], 1e-2);
+  EXPECT_DOUBLE_EQ(tune.group_lrs[1], 1e-3);
+  EXPECT_FALSE(changed(before, tune.backbone_after).empty());
+  ASSERT_EQ(cell.epochs.size(), 3u);
+  EXPECT_EQ(cell.epochs[1].phase, "warmup");
+  EXPECT_EQ(cell.epochs[2].phase, "fine-tune");
+}
+
+TEST_F(StrategyTest, FineTuneWithTrainingBatchnormUpdatesFrozenBlocksStatistics) {
+  auto strategy =
+      make("fine_tune", Params::from_json(R"({"from": "block2_conv1", "batchnorm": "train"})"));
+  FakeCell cell{Params()};
+  const auto before = state_of(*cell.the_backbone());
+  strategy->run(cell);
+  const auto moved = changed(before, cell.fit_calls[0].backbone_after);
+  EXPECT_NE(std::find(moved.begin(), moved.end(), "block1.bn.running_mean"), moved.end());
+  EXPECT_EQ(std::find(moved.begin(), moved.end(), "block1.conv.weight"), moved.end());
+}
+
+TEST_F(StrategyTest, FineTuneRejectsAnUnknownBlockWithDidYouMean) {
+  auto strategy = make("fine_tune", Params::from_json(R"({"from": "blok2_conv1"})"));
+  FakeCell cell{Params()};
+  try {
+    strategy->run(cell);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(),
+                 "fine_tune.from: unknown block 'blok2_conv1'; did you mean 'block2_conv1'? "
+                 "(blocks: block1_conv1, block2_conv1)");
+  }
+  EXPECT_TRUE(cell.fit_calls.empty());
+}
+
+TEST_F(StrategyTest, FineTuneNeedsExactlyOneOfFromAndLastBlocks) {
+  EXPECT_THROW(make("fine_tune", Params()), Error);
+  EXPECT_THROW(make("fine_tune", Params::from_json(R"({"from": "block2", "last_blocks": 1})")),
+               Error);
+  EXPECT_THROW(make("fine_tune", Params::from_json(R"({"from": "block2", "batchnorm": "x"})")),
+               Error);
+}
+
+TEST_F(StrategyTest, PretrainTrainsEverythingAndPublishesTheBackbone) {
+  auto strategy = make("pretrain", Params::from_json(R"({"publish": "source"})"));
+  FakeCell cell{Params(), 3};
+  const auto before = state_of(*cell.the_backbone());
+  strategy->run(cell);
+  EXPECT_EQ(cell.published_name, "source");
+  EXPECT_EQ(cell.published, cell.the_backbone().get());
+  EXPECT_EQ(cell.evaluations, 1);
+  EXPECT_EQ(cell.evaluation.confusion.size(), 3u);
+  EXPECT_FALSE(changed(before, state_of(*cell.the_backbone())).empty());
+  EXPECT_THROW(make("pretrain", Params()), Error);
+}
+
+}  // namespace
+}  // namespace tlr
