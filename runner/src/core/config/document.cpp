@@ -1,0 +1,261 @@
+#include "core/config/document.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "core/config/nearest_name.h"
+#include "core/config/schema_checker.h"
+#include "core/config/yaml_to_json.h"
+
+namespace tlr::config {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+bool read_text(const std::string& path, std::string* text) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return false;
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  if (in.bad()) return false;
+  *text = buffer.str();
+  return true;
+}
+
+std::vector<std::string> split(const std::string& text, char separator) {
+  std::vector<std::string> parts;
+  std::size_t start = 0;
+  while (true) {
+    const std::size_t end = text.find(separator, start);
+    parts.push_back(text.substr(start, end == std::string::npos ? std::string::npos : end - start));
+    if (end == std::string::npos) return parts;
+    start = end + 1;
+  }
+}
+
+std::vector<std::string> model_names(const json& root) {
+  std::vector<std::string> names;
+  if (!root.contains("models") || !root["models"].is_array()) return names;
+  for (const json& model : root["models"]) {
+    if (model.is_object() && model.contains("name") && model["name"].is_string()) {
+      names.push_back(model["name"].get<std::string>());
+    }
+  }
+  return names;
+}
+
+// Applies one PATH=VALUE override to the document; returns "" or the problem.
+std::string apply_override(const std::string& text, Document* doc, const Position& at) {
+  const std::size_t equals = text.find('=');
+  if (equals == std::string::npos || equals == 0) return "expected PATH=VALUE";
+  const std::string path = text.substr(0, equals);
+  const std::string value_text = text.substr(equals + 1);
+
+  std::vector<std::string> tokens = split(path, '.');
+  const bool forced = tokens.front() == "*";
+  if (forced) tokens.erase(tokens.begin());
+  if (!forced && tokens.size() > 1 && tokens.front() == "matrix") {
+    tokens = {"matrix", path.substr(std::string("matrix.").size())};
+  }
+  if (tokens.empty()) return "expected a path after '*.'";
+  for (const std::string& token : tokens) {
+    if (token.empty()) return "empty name in path '" + path + "'";
+  }
+
+  std::string target = forced ? "/*" : "";
+  for (const std::string& token : tokens) target = pointer_append(target, token);
+  YamlJson parsed = yaml_to_json(value_text, at.file, target, /*has_lines=*/false);
+  if (!parsed.parsed) {
+    return "invalid value: " +
+           (parsed.diagnostics.empty() ? std::string("not YAML") : parsed.diagnostics[0].message);
+  }
+  if (forced) {
+    doc->forced.push_back({at.file, tokens, parsed.value, parsed.origins});
+    return "";
+  }
+
+  json* node = &doc->root;
+  std::string pointer;
+  for (std::size_t i = 0; i < tokens.size(); ++i) {
+    const std::string& token = tokens[i];
+    const bool last = i + 1 == tokens.size();
+    std::string child;
+    json* next = nullptr;
+    if (node->is_object()) {
+      child = pointer_append(pointer, token);
+      if (!node->contains(token) && !last) {
+        (*node)[token] = json::object();
+        doc->origins[child] = Origin{at, at, display_path(pointer), display_path(child)};
+      }
+      next = &(*node)[token];
+    } else if (node->is_array()) {
+      std::size_t index = node->size();
+      if (pointer == "/models") {
+        for (std::size_t m = 0; m < node->size(); ++m) {
+          const json& model = (*node)[m];
+          if (model.is_object() && model.value("name", json()) == json(token)) index = m;
+        }
+        if (index == node->size()) {
+          return "no model named '" + token + "'" + did_you_mean(token, model_names(doc->root));
+        }
+      } else if (token.find_first_not_of("0123456789") == std::string::npos) {
+        index = std::stoul(token);
+      }
+      if (index >= node->size()) {
+        return "'" + display_path(pointer) + "' is a list; name one of its " +
+               std::to_string(node->size()) + " items by index";
+      }
+      child = pointer_append(pointer, index);
+      next = &(*node)[index];
+    } else {
+      return "cannot set '" + path + "': '" + display_path(pointer) + "' is " +
+             json_type_name(*node) + ", not a mapping";
+    }
+    if (last) {
+      *next = parsed.value;
+      erase_subtree(&doc->origins, child);
+      copy_subtree(parsed.origins, target, &doc->origins, child);
+      return "";
+    }
+    node = next;
+    pointer = child;
+  }
+  return "";
+}
+
+// Problems the schema cannot express: model names, and the blocks `use` names.
+void check_models(const Document& doc, std::vector<Diagnostic>* out) {
+  if (!doc.root.contains("models") || !doc.root["models"].is_array()) return;
+  std::vector<std::string> blocks;
+  if (doc.root.contains("blocks") && doc.root["blocks"].is_object()) {
+    for (auto it = doc.root["blocks"].begin(); it != doc.root["blocks"].end(); ++it) {
+      blocks.push_back(it.key());
+    }
+  }
+  std::map<std::string, Position> first_seen;
+  const json& models = doc.root["models"];
+  for (std::size_t i = 0; i < models.size(); ++i) {
+    const std::string pointer = pointer_append("/models", i);
+    const json& model = models[i];
+    const Origin here = find_origin(doc.origins, pointer);
+    if (model.is_null()) {
+      out->push_back({here.value.file, here.value.line, here.value.column,
+                      "missing required key 'name' in " + here.path});
+      continue;
+    }
+    if (!model.is_object()) continue;  // the schema reports the type
+    if (!model.contains("name") || model["name"].is_null()) {
+      out->push_back({here.value.file, here.value.line, here.value.column,
+                      "missing required key 'name' in " + here.path});
+    } else if (model["name"].is_string()) {
+      const std::string name = model["name"].get<std::string>();
+      const Position at = find_origin(doc.origins, pointer + "/name").value;
+      auto [seen, inserted] = first_seen.emplace(name, at);
+      if (!inserted) {
+        std::string message = "duplicate model name '" + name + "'";
+        if (seen->second.line > 0) {
+          message += "; first defined at line " + std::to_string(seen->second.line);
+        }
+        out->push_back({at.file, at.line, at.column, message});
+      }
+    }
+    if (model.contains("use") && model["use"].is_array()) {
+      const json& use = model["use"];
+      for (std::size_t u = 0; u < use.size(); ++u) {
+        if (!use[u].is_string()) continue;
+        const std::string block = use[u].get<std::string>();
+        if (std::find(blocks.begin(), blocks.end(), block) != blocks.end()) continue;
+        const Origin o = find_origin(doc.origins, pointer_append(pointer + "/use", u));
+        out->push_back(
+            {o.value.file, o.value.line, o.value.column,
+             "unknown block '" + block + "' in " + o.container + did_you_mean(block, blocks)});
+      }
+    }
+  }
+}
+
+}  // namespace
+
+Document load(const std::string& file, const std::vector<std::string>& overrides,
+              const std::string& schema_file) {
+  Document doc;
+  doc.file = file;
+  std::string schema_text;
+  if (!read_text(schema_file, &schema_text)) {
+    doc.diagnostics.push_back({schema_file, 0, 0, "cannot read the experiment schema"});
+    return doc;
+  }
+  try {
+    doc.schema = json::parse(schema_text);
+  } catch (const json::exception& e) {
+    doc.diagnostics.push_back({schema_file, 0, 0, std::string("invalid JSON: ") + e.what()});
+    return doc;
+  }
+  if (!read_text(file, &doc.text)) {
+    doc.diagnostics.push_back({file, 0, 0, "cannot read file"});
+    return doc;
+  }
+  YamlJson parsed = yaml_to_json(doc.text, file);
+  doc.diagnostics = parsed.diagnostics;
+  if (!parsed.parsed) return doc;
+  if (!parsed.value.is_object()) {
+    doc.diagnostics.push_back(
+        {file, 1, 1,
+         parsed.value.is_null()
+             ? std::string("the file is empty; an experiment needs at least 'models'")
+             : "an experiment file must be a mapping, got " + json_type_name(parsed.value)});
+    return doc;
+  }
+  doc.root = std::move(parsed.value);
+  doc.origins = std::move(parsed.origins);
+
+  for (const std::string& text : overrides) {
+    const Position at{"--set " + text, 0, 0};
+    const std::string problem = apply_override(text, &doc, at);
+    if (!problem.empty()) doc.diagnostics.push_back({at.file, 0, 0, problem});
+  }
+
+  SourceMapLocator locator(doc.origins);
+  SchemaChecker checker(doc.schema, locator);
+  checker.check(doc.schema, doc.root, "", "experiment", &doc.diagnostics);
+  check_models(doc, &doc.diagnostics);
+  sort_diagnostics(&doc.diagnostics);
+
+  const fs::path folder = fs::path(file).parent_path();
+  doc.experiment = doc.root.contains("experiment") && doc.root["experiment"].is_string()
+                       ? doc.root["experiment"].get<std::string>()
+                       : fs::path(file).stem().string();
+  if (doc.root.contains("plugin_paths") && doc.root["plugin_paths"].is_array()) {
+    for (const json& path : doc.root["plugin_paths"]) {
+      if (!path.is_string()) continue;
+      fs::path p(path.get<std::string>());
+      if (p.is_relative()) p = folder / p;
+      doc.plugin_paths.push_back(fs::absolute(p).lexically_normal().string());
+    }
+  }
+  doc.usable = true;
+  return doc;
+}
+
+std::string find_schema_file() {
+  std::vector<std::string> candidates;
+  if (const char* dir = std::getenv("TLR_SCHEMA_DIR")) {
+    candidates.push_back(std::string(dir) + "/experiment.schema.json");
+  }
+#ifdef TLR_SOURCE_DIR
+  candidates.push_back(std::string(TLR_SOURCE_DIR) + "/schemas/experiment.schema.json");
+#endif
+#ifdef TLR_INSTALL_SCHEMA_DIR
+  candidates.push_back(std::string(TLR_INSTALL_SCHEMA_DIR) + "/experiment.schema.json");
+#endif
+  for (const std::string& candidate : candidates) {
+    std::error_code error;
+    if (fs::is_regular_file(candidate, error)) return candidate;
+  }
+  return candidates.empty() ? "schemas/experiment.schema.json" : candidates.front();
+}
+
+}  // namespace tlr::config

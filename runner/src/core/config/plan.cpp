@@ -1,0 +1,397 @@
+#include "core/config/plan.h"
+
+#include <algorithm>
+#include <map>
+#include <memory>
+#include <set>
+
+#include "core/config/content_hash.h"
+#include "core/config/nearest_name.h"
+#include "core/config/schema_checker.h"
+#include "tlr/registry.h"
+
+namespace tlr::config {
+namespace {
+
+using nlohmann::json;
+
+// A model on its way to resolution: its JSON and where each value came from.
+struct Draft {
+  std::string name;
+  json value = json::object();
+  SourceMap origins;  // pointer in `value` -> origin
+  Position at;        // the model's entry in the file
+};
+
+json without_nulls(const json& value) {
+  if (!value.is_object()) return value;
+  json out = json::object();
+  for (auto it = value.begin(); it != value.end(); ++it) {
+    if (!it.value().is_null()) out[it.key()] = without_nulls(it.value());
+  }
+  return out;
+}
+
+// True when `layer` must replace `current` whole instead of merging into it.
+bool replaces(const std::string& key, const json& current, const json& layer) {
+  if (key == "weights") return true;
+  return current.contains("plugin") && layer.contains("plugin") &&
+         current["plugin"] != layer["plugin"];
+}
+
+void merge(const json& layer, const std::string& layer_pointer, const SourceMap& layer_origins,
+           json* target, const std::string& target_pointer, SourceMap* target_origins,
+           const std::set<std::string>& skip = {}) {
+  for (auto it = layer.begin(); it != layer.end(); ++it) {
+    const std::string& key = it.key();
+    if (skip.count(key) > 0) continue;
+    const std::string from = pointer_append(layer_pointer, key);
+    const std::string to = pointer_append(target_pointer, key);
+    const json& value = it.value();
+    if (value.is_null()) {
+      target->erase(key);
+      erase_subtree(target_origins, to);
+      continue;
+    }
+    json* current = target->contains(key) ? &(*target)[key] : nullptr;
+    if (value.is_object() && current != nullptr && current->is_object() &&
+        !replaces(key, *current, value)) {
+      (*target_origins)[to] = find_origin(layer_origins, from);
+      merge(value, from, layer_origins, current, to, target_origins);
+      continue;
+    }
+    (*target)[key] = without_nulls(value);
+    erase_subtree(target_origins, to);
+    copy_subtree(layer_origins, from, target_origins, to);
+  }
+}
+
+// Sets `value` at the dotted `path` of `draft`, creating mappings on the way with `origin`.
+// Returns "" or why it cannot.
+std::string set_path(Draft* draft, const std::vector<std::string>& path, const json& value,
+                     const Origin& origin, const SourceMap& value_origins,
+                     const std::string& value_pointer) {
+  json* node = &draft->value;
+  std::string pointer;
+  for (std::size_t i = 0; i < path.size(); ++i) {
+    if (!node->is_object()) {
+      return "'" + display_path(pointer) + "' is " + json_type_name(*node) + ", not a mapping";
+    }
+    const std::string child = pointer_append(pointer, path[i]);
+    if (i + 1 == path.size()) {
+      erase_subtree(&draft->origins, child);
+      if (value.is_null()) {
+        node->erase(path[i]);
+        return "";
+      }
+      (*node)[path[i]] = without_nulls(value);
+      copy_subtree(value_origins, value_pointer, &draft->origins, child);
+      draft->origins[child] = origin;
+      return "";
+    }
+    if (!node->contains(path[i])) {
+      (*node)[path[i]] = json::object();
+      draft->origins[child] = origin;
+    }
+    node = &(*node)[path[i]];
+    pointer = child;
+  }
+  return "";
+}
+
+std::string value_label(const json& value) {
+  return value.is_string() ? value.get<std::string>() : value.dump();
+}
+
+std::vector<std::string> split_dots(const std::string& text) {
+  std::vector<std::string> parts;
+  std::size_t start = 0;
+  while (true) {
+    const std::size_t end = text.find('.', start);
+    parts.push_back(text.substr(start, end == std::string::npos ? std::string::npos : end - start));
+    if (end == std::string::npos) return parts;
+    start = end + 1;
+  }
+}
+
+class ModelLocator : public Locator {
+ public:
+  explicit ModelLocator(const Draft& draft) : draft_(draft) {}
+  Origin origin(const std::string& pointer) const override {
+    return find_origin(draft_.origins, pointer);
+  }
+  Diagnostic missing(const std::string& object_pointer, const std::string& key) const override {
+    const std::string where =
+        object_pointer.empty() ? key : display_path(object_pointer) + "." + key;
+    return {draft_.at.file, draft_.at.line, draft_.at.column,
+            "model '" + draft_.name + "' is missing required key '" + where + "'"};
+  }
+
+ private:
+  const Draft& draft_;
+};
+
+struct MatrixEntry {
+  std::string key;
+  std::vector<std::string> path;
+  json values;
+  std::string pointer;  // of the entry in the document
+  Origin origin;
+};
+
+std::vector<MatrixEntry> matrix_entries(const Document& doc) {
+  std::vector<MatrixEntry> entries;
+  if (!doc.root.contains("matrix") || !doc.root["matrix"].is_object()) return entries;
+  for (auto it = doc.root["matrix"].begin(); it != doc.root["matrix"].end(); ++it) {
+    if (!it.value().is_array() || it.value().empty()) continue;  // reported by the schema
+    const std::string pointer = pointer_append("/matrix", it.key());
+    entries.push_back(
+        {it.key(), split_dots(it.key()), it.value(), pointer, find_origin(doc.origins, pointer)});
+  }
+  // In file order, not in the (sorted) order of the JSON object.
+  std::stable_sort(entries.begin(), entries.end(), [](const MatrixEntry& a, const MatrixEntry& b) {
+    return std::make_pair(a.origin.key.line, a.origin.key.column) <
+           std::make_pair(b.origin.key.line, b.origin.key.column);
+  });
+  return entries;
+}
+
+struct ComponentSlot {
+  const char* pointer;
+  Kind kind;
+};
+const ComponentSlot kComponentSlots[] = {
+    {"/data/dataset", Kind::dataset},
+    {"/strategy", Kind::strategy},
+    {"/augmenter", Kind::augmenter},
+    {"/backbone", Kind::backbone},
+    {"/head", Kind::head},
+};
+
+// A plugin's params schema, parsed once per resolution.
+struct PluginSchema {
+  json schema;
+  std::unique_ptr<CompiledSchema> compiled;
+  std::string problem;  // why the schema is unusable, or ""
+};
+
+class Resolver {
+ public:
+  Resolver(const Document& doc, const Registry* registry) : doc_(doc), registry_(registry) {}
+
+  void run(Resolution* out) {
+    out->diagnostics = doc_.diagnostics;
+    Plan& plan = out->plan;
+    plan.experiment = doc_.experiment;
+    plan.file = doc_.file;
+    plan.text = doc_.text;
+    plan.plugin_paths = doc_.plugin_paths;
+    if (!doc_.usable || !doc_.root.contains("models") || !doc_.root["models"].is_array()) {
+      sort_diagnostics(&out->diagnostics);
+      return;
+    }
+    const json& definitions = doc_.schema.value("definitions", json::object());
+    model_schema_ = definitions.value("model", json::object());
+    try {
+      core_compiled_ = std::make_unique<CompiledSchema>(
+          json{{"allOf", json::array({{{"$ref", "#/definitions/model"}}})},
+               {"definitions", definitions}});
+    } catch (const std::exception& e) {
+      out->diagnostics.push_back(
+          {"experiment.schema.json", 0, 0, std::string("unusable schema: ") + e.what()});
+    }
+    const std::vector<MatrixEntry> matrix = matrix_entries(doc_);
+    std::set<std::string> names;
+    const json& models = doc_.root["models"];
+    for (std::size_t i = 0; i < models.size(); ++i) {
+      if (!models[i].is_object() || !models[i].contains("name") || !models[i]["name"].is_string()) {
+        continue;  // reported by load()
+      }
+      std::vector<Draft> drafts = {merged(models[i], pointer_append("/models", i))};
+      for (const MatrixEntry& entry : matrix) drafts = expand(drafts, entry, &out->diagnostics);
+      for (Draft& draft : drafts) {
+        if (!names.insert(draft.name).second && draft.name.find('@') != std::string::npos) {
+          out->diagnostics.push_back(
+              {draft.at.file, draft.at.line, draft.at.column,
+               "model name '" + draft.name + "' occurs twice after matrix expansion"});
+        }
+        plan.models.push_back(finish(&draft, &out->diagnostics));
+      }
+    }
+    sort_diagnostics(&out->diagnostics);
+  }
+
+ private:
+  Draft merged(const json& model, const std::string& pointer) {
+    Draft draft;
+    draft.name = model["name"].get<std::string>();
+    const Origin here = find_origin(doc_.origins, pointer);
+    draft.at = here.value;
+    draft.origins[""] = here;
+    const json& root = doc_.root;
+    if (root.contains("defaults") && root["defaults"].is_object()) {
+      merge(root["defaults"], "/defaults", doc_.origins, &draft.value, "", &draft.origins);
+    }
+    if (model.contains("use") && model["use"].is_array()) {
+      for (const json& block : model["use"]) {
+        if (!block.is_string() || !root.contains("blocks") || !root["blocks"].is_object()) continue;
+        const std::string name = block.get<std::string>();
+        if (!root["blocks"].contains(name) || !root["blocks"][name].is_object()) continue;
+        merge(root["blocks"][name], pointer_append("/blocks", name), doc_.origins, &draft.value, "",
+              &draft.origins);
+      }
+    }
+    merge(model, pointer, doc_.origins, &draft.value, "", &draft.origins, {"use"});
+    return draft;
+  }
+
+  std::vector<Draft> expand(const std::vector<Draft>& drafts, const MatrixEntry& entry,
+                            std::vector<Diagnostic>* out) {
+    std::vector<Draft> next;
+    for (const Draft& draft : drafts) {
+      for (std::size_t v = 0; v < entry.values.size(); ++v) {
+        Draft copy = draft;
+        const json& value = entry.values[v];
+        copy.name += "@" + value_label(value);
+        const std::string value_pointer = pointer_append(entry.pointer, v);
+        Origin origin = entry.origin;
+        origin.value = find_origin(doc_.origins, value_pointer).value;
+        origin.container = "matrix path '" + entry.key + "'";
+        origin.path = entry.key;
+        const std::string problem =
+            set_path(&copy, entry.path, value, origin, doc_.origins, value_pointer);
+        if (!problem.empty()) {
+          out->push_back({origin.key.file, origin.key.line, origin.key.column,
+                          "matrix path '" + entry.key + "' cannot be set in model '" + draft.name +
+                              "': " + problem});
+        }
+        next.push_back(std::move(copy));
+      }
+    }
+    return next;
+  }
+
+  ResolvedModel finish(Draft* draft, std::vector<Diagnostic>* out) {
+    json& m = draft->value;
+    m["name"] = draft->name;
+    for (const ForcedValue& forced : doc_.forced) {
+      std::string pointer = "/*";
+      for (const std::string& token : forced.path) pointer = pointer_append(pointer, token);
+      const Origin origin = find_origin(forced.origins, pointer);
+      const std::string problem =
+          set_path(draft, forced.path, forced.value, origin, forced.origins, pointer);
+      if (!problem.empty()) {
+        out->push_back(
+            {forced.label, 0, 0, "cannot set it in model '" + draft->name + "': " + problem});
+      }
+    }
+    if (!m.contains("seed")) {
+      const json& seed = doc_.root.value("seed", json());
+      m["seed"] = seed.is_number_integer() ? seed : json(42);
+      if (doc_.origins.count("/seed") > 0) draft->origins["/seed"] = doc_.origins.at("/seed");
+    }
+    fill_defaults(doc_.schema, model_schema_, &m);
+
+    ModelLocator locator(*draft);
+    for (const ComponentSlot& slot : kComponentSlots) check_component(slot, draft, locator, out);
+    SchemaChecker checker(doc_.schema, locator);
+    if (core_compiled_) {
+      checker.check_with_backstop(model_schema_, *core_compiled_, m, "", "model", out);
+    } else {
+      checker.check(model_schema_, m, "", "model", out);
+    }
+    return {draft->name, m, content_hash(m)};
+  }
+
+  void check_component(const ComponentSlot& slot, Draft* draft, const Locator& locator,
+                       std::vector<Diagnostic>* out) {
+    const json::json_pointer at(slot.pointer);
+    json& m = draft->value;
+    if (registry_ == nullptr || !m.contains(at)) return;
+    json& component = m[at];
+    if (!component.is_object() || !component.contains("plugin") ||
+        !component["plugin"].is_string()) {
+      return;  // the core schema reports it
+    }
+    const std::string name = component["plugin"].get<std::string>();
+    const std::string kind = kind_name(slot.kind);
+    const std::string plugin_pointer = std::string(slot.pointer) + "/plugin";
+    const ComponentInfo* info = registry_->find(slot.kind, name);
+    if (info == nullptr) {
+      std::vector<std::string> available;
+      for (const ComponentInfo& c : registry_->components()) {
+        if (c.kind == slot.kind) available.push_back(c.name);
+      }
+      std::sort(available.begin(), available.end());
+      std::string message = "unknown " + kind + " '" + name + "'";
+      if (available.empty()) {
+        message += "; no " + kind + " plugins are loaded";
+      } else {
+        const std::string suggestion = did_you_mean(name, available);
+        message += suggestion.empty() ? "; available: " : suggestion + " available: ";
+        for (std::size_t i = 0; i < available.size(); ++i) {
+          message += (i > 0 ? ", " : "") + available[i];
+        }
+      }
+      const Origin o = locator.origin(plugin_pointer);
+      out->push_back({o.value.file, o.value.line, o.value.column, message});
+      return;
+    }
+    if (!component.contains("params")) component["params"] = json::object();
+    json& params = component["params"];
+    if (!params.is_object()) return;  // the core schema reports it
+    const PluginSchema& schema = plugin_schema(*info);
+    if (!schema.problem.empty()) {
+      const Origin o = locator.origin(plugin_pointer);
+      out->push_back({o.value.file, o.value.line, o.value.column,
+                      kind + " '" + name + "' has an unusable params schema: " + schema.problem});
+      return;
+    }
+    fill_defaults(schema.schema, schema.schema, &params);
+    SchemaChecker checker(schema.schema, locator);
+    checker.check_with_backstop(schema.schema, *schema.compiled, params,
+                                std::string(slot.pointer) + "/params", "params", out);
+  }
+
+  const PluginSchema& plugin_schema(const ComponentInfo& info) {
+    const std::string key = std::string(kind_name(info.kind)) + "/" + info.name;
+    auto found = plugin_schemas_.find(key);
+    if (found != plugin_schemas_.end()) return found->second;
+    PluginSchema& entry = plugin_schemas_[key];
+    try {
+      entry.schema = json::parse(info.schema.empty() ? std::string("{}") : info.schema);
+      entry.compiled = std::make_unique<CompiledSchema>(entry.schema);
+    } catch (const std::exception& e) {
+      entry.problem = e.what();
+    }
+    return entry;
+  }
+
+  const Document& doc_;
+  const Registry* registry_;
+  json model_schema_;
+  std::unique_ptr<CompiledSchema> core_compiled_;
+  std::map<std::string, PluginSchema> plugin_schemas_;
+};
+
+}  // namespace
+
+Resolution resolve(const Document& document, const Registry* registry) {
+  Resolution resolution;
+  Resolver(document, registry).run(&resolution);
+  return resolution;
+}
+
+std::string plan_to_text(const Plan& plan) {
+  std::string text = "experiment " + plan.experiment + " (" + plan.file +
+                     "): " + std::to_string(plan.models.size()) +
+                     (plan.models.size() == 1 ? " model\n" : " models\n");
+  for (const std::string& path : plan.plugin_paths) text += "plugin path " + path + "\n";
+  for (const ResolvedModel& model : plan.models) {
+    text += "\nmodel " + model.name + "  " + model.hash.substr(0, 12) + "\n";
+    text += model.json.dump(2) + "\n";
+  }
+  return text;
+}
+
+}  // namespace tlr::config

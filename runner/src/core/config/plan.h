@@ -1,0 +1,54 @@
+// Step two of reading an experiment: every model fully expanded. For one model: `defaults` <-
+// each block of `use`, in order <- the model's own keys (document overrides already applied);
+// then one copy per `matrix` value; then `*.PATH=VALUE` overrides; then the top-level seed, the
+// core defaults of experiment.schema.json and each plugin's schema defaults. The result is checked
+// against the core schema and each plugin's params schema, with every problem reported where the
+// offending value was written (the model, a block, defaults, the matrix or an override).
+//
+// Merge rules: mappings merge key by key; anything else (lists, scalars) replaces. A null removes
+// the key (`augmenter: null`: no augmentation). A component mapping naming another `plugin` than
+// the one it overrides replaces it whole (its params and weights belong to the old plugin), and so
+// does `weights`.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "core/config/diagnostic.h"
+#include "core/config/document.h"
+
+namespace tlr {
+class Registry;
+}
+
+namespace tlr::config {
+
+struct ResolvedModel {
+  std::string name;     // "<model>" or, from a matrix, "<model>@<value>[@<value>...]"
+  nlohmann::json json;  // every key explicit; components as {plugin, params[, weights]}
+  std::string hash;     // content_hash(json): sha256 hex of its canonical JSON
+};
+
+struct Plan {
+  std::string experiment;
+  std::string file;
+  std::string text;                       // the YAML as read
+  std::vector<std::string> plugin_paths;  // absolute
+  std::vector<ResolvedModel> models;      // file order; matrix copies next to each other
+};
+
+struct Resolution {
+  Plan plan;                            // meaningful only when diagnostics is empty
+  std::vector<Diagnostic> diagnostics;  // the document's and resolution's, sorted by position
+};
+
+// Resolves every model of `document`. With a registry, plugin names are checked against the
+// components it holds and params against their schemas (defaults filled in); with nullptr,
+// plugins are not checked and params get no defaults.
+Resolution resolve(const Document& document, const Registry* registry);
+
+// For --dry-run: each model's name, first 12 hex digits of its hash and its expanded JSON.
+std::string plan_to_text(const Plan& plan);
+
+}  // namespace tlr::config

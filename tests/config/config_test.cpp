@@ -1,0 +1,612 @@
+// Golden tests of the experiment-file layer: every assertion on a problem compares the whole
+// text a user reads, location included.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "core/config/content_hash.h"
+#include "core/config/document.h"
+#include "core/config/nearest_name.h"
+#include "core/config/plan.h"
+#include "core/config/yaml_to_json.h"
+#include "tlr/registry.h"
+
+namespace tlr::config {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+class ConfigTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::path(::testing::TempDir()) /
+           ("tlr_config_" +
+            std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
+    fs::create_directories(dir_);
+    file_ = (dir_ / "exp.yaml").string();
+    registry_.backbone(
+        "vgg", [](const Params&, const Context&) { return nullptr; },
+        R"({"type": "object", "additionalProperties": false,
+                           "properties": {
+                             "variant": {"enum": ["vgg11", "vgg16", "vgg19"], "default": "vgg16"},
+                             "width": {"type": "number", "exclusiveMinimum": 0, "default": 1.0},
+                             "pool": {"type": "object", "properties": {
+                               "kind": {"type": "string", "default": "max"},
+                               "size": {"type": "integer", "default": 2}}}}})");
+    registry_.backbone(
+        "basic_cnn", [](const Params&, const Context&) { return nullptr; },
+        R"({"type": "object", "properties": {
+                             "filters": {"type": "array", "items": {"type": "integer"},
+                                         "default": [16, 64, 128]}}})");
+    registry_.backbone("resnet", [](const Params&, const Context&) { return nullptr; });
+    registry_.strategy("scratch", [](const Params&, const Context&) { return nullptr; });
+    registry_.strategy(
+        "frozen", [](const Params&, const Context&) { return nullptr; },
+        R"({"type": "object", "properties": {
+                             "cache_features": {"type": "boolean", "default": true}}})");
+    registry_.dataset(
+        "idx", [](const Params&, const Context&) { return nullptr; },
+        R"({"type": "object", "required": ["root"],
+                          "properties": {"root": {"type": "string"}}})");
+    registry_.head(
+        "dense", [](const Params&, const Context&) { return nullptr; },
+        R"({"type": "object", "properties": {
+                         "units": {"type": "array", "items": {"type": "integer", "minimum": 1}},
+                         "dropout": {"type": "number", "minimum": 0, "maximum": 1,
+                                     "default": 0.0}}})");
+    registry_.augmenter(
+        "keras_image", [](const Params&, const Context&) { return nullptr; },
+        R"({"type": "object", "properties": {
+                              "rotation_range": {"type": "number", "default": 0}}})");
+  }
+  void TearDown() override {
+    std::error_code ignored;
+    fs::remove_all(dir_, ignored);
+  }
+
+  // Loads `yaml` as exp.yaml with the repository's schema.
+  Document Load(const std::string& yaml, const std::vector<std::string>& overrides = {}) {
+    std::ofstream(file_) << yaml;
+    return load(file_, overrides, "schemas/experiment.schema.json");
+  }
+  Resolution Resolve(const std::string& yaml, const std::vector<std::string>& overrides = {}) {
+    return resolve(Load(yaml, overrides), &registry_);
+  }
+  // Diagnostics as printed, with the temporary path shortened to "exp.yaml".
+  std::string Text(const std::vector<Diagnostic>& diagnostics) const {
+    std::string text = format_diagnostics(diagnostics);
+    for (std::size_t at; (at = text.find(file_)) != std::string::npos;) {
+      text.replace(at, file_.size(), "exp.yaml");
+    }
+    return text;
+  }
+  const ResolvedModel& Model(const Resolution& r, const std::string& name) {
+    for (const ResolvedModel& m : r.plan.models) {
+      if (m.name == name) return m;
+    }
+    ADD_FAILURE() << "no model " << name;
+    static const ResolvedModel kNone;
+    return kNone;
+  }
+
+  fs::path dir_;
+  std::string file_;
+  Registry registry_;
+};
+
+// A complete, valid experiment the tests vary.
+const char* const kBase = R"(experiment: demo
+defaults:
+  data:
+    dataset: {plugin: idx, params: {root: /data}}
+  backbone: {plugin: vgg, params: {variant: vgg16}}
+  head: {plugin: dense, params: {units: [512]}}
+models:
+  - name: scratch
+    strategy: {plugin: scratch}
+)";
+
+TEST_F(ConfigTest, ValidFileHasNoDiagnostics) {
+  const Resolution r = Resolve(kBase);
+  EXPECT_EQ(Text(r.diagnostics), "");
+  ASSERT_EQ(r.plan.models.size(), 1u);
+  EXPECT_EQ(r.plan.experiment, "demo");
+  EXPECT_EQ(r.plan.models[0].name, "scratch");
+  EXPECT_EQ(r.plan.text, kBase);
+}
+
+TEST_F(ConfigTest, UnknownKeySuggestsNearest) {
+  const Document d = Load(R"(models:
+  - name: a
+  - name: b
+  - name: c
+    backbon: {plugin: vgg}
+)");
+  EXPECT_EQ(Text(d.diagnostics),
+            "exp.yaml:5:5: error: unknown key 'backbon' in models[2]; did you mean 'backbone'?\n");
+}
+
+TEST_F(ConfigTest, UnknownKeyWithoutCloseMatchHasNoSuggestion) {
+  const Document d = Load("models: [{name: a}]\nzzzzzz: 1\n");
+  EXPECT_EQ(Text(d.diagnostics), "exp.yaml:2:1: error: unknown key 'zzzzzz' at top level\n");
+}
+
+TEST_F(ConfigTest, ReportsEveryProblemOnceInPositionOrder) {
+  const Resolution r = Resolve(R"(experiment: demo
+seed: many
+defaults:
+  data:
+    dataset: {plugin: idx, params: {root: /data}}
+  backbone: {plugin: vgg}
+  training:
+    epochs: "30"
+    optimizer: {name: rmsprob, lr: 1.0e-3}
+models:
+  - name: scratch
+    strategy: {plugin: scratch}
+    trainig: {}
+  - name: other
+    strategy: {plugin: scratch}
+)");
+  EXPECT_EQ(Text(r.diagnostics),
+            "exp.yaml:2:7: error: 'seed' must be an integer, got a string\n"
+            "exp.yaml:8:13: error: 'epochs' must be an integer, got a string\n"
+            "exp.yaml:9:23: error: 'name' must be one of rmsprop, adam, sgd; got 'rmsprob'; "
+            "did you mean 'rmsprop'?\n"
+            "exp.yaml:13:5: error: unknown key 'trainig' in models[0]; did you mean 'training'?\n");
+}
+
+TEST_F(ConfigTest, WrongTypeNamesExpectedAndActual) {
+  const Document d = Load(R"(models:
+  - name: a
+    training:
+      batch_size: 1.5
+      epochs: [3]
+      early_stopping: 0
+)");
+  EXPECT_EQ(Text(d.diagnostics),
+            "exp.yaml:4:19: error: 'batch_size' must be an integer, got a number\n"
+            "exp.yaml:5:15: error: 'epochs' must be an integer, got a list\n"
+            "exp.yaml:6:23: error: 'early_stopping' must be a mapping, got an integer\n");
+}
+
+TEST_F(ConfigTest, RangeAndOneOfProblems) {
+  const Document d = Load(R"(models:
+  - name: a
+    training: {optimizer: {lr: 0}, batch_size: 0}
+    backbone: {plugin: vgg, weights: [a.pth]}
+  - name: b
+    backbone: {plugin: vgg, weights: {flie: a.pth}}
+)");
+  EXPECT_EQ(Text(d.diagnostics),
+            "exp.yaml:3:32: error: 'lr' must be > 0, got 0\n"
+            "exp.yaml:3:48: error: 'batch_size' must be >= 1, got 0\n"
+            "exp.yaml:4:38: error: 'weights' must be a string or a mapping, got a list\n"
+            "exp.yaml:6:39: error: unknown key 'flie' in models[1].backbone.weights; "
+            "did you mean 'file'?\n");
+}
+
+TEST_F(ConfigTest, UnknownBlockSuggestsNearest) {
+  const Document d = Load(R"(blocks:
+  augment: {augmenter: {plugin: keras_image}}
+models:
+  - name: a
+    use: [augmnt]
+)");
+  EXPECT_EQ(Text(d.diagnostics),
+            "exp.yaml:5:11: error: unknown block 'augmnt' in models[0].use; "
+            "did you mean 'augment'?\n");
+}
+
+TEST_F(ConfigTest, DuplicateModelNames) {
+  const Document d = Load(R"(models:
+  - name: scratch
+  - name: other
+  - name: scratch
+)");
+  EXPECT_EQ(Text(d.diagnostics),
+            "exp.yaml:4:11: error: duplicate model name 'scratch'; first defined at line 2\n");
+}
+
+TEST_F(ConfigTest, MissingModelName) {
+  const Document d = Load("models:\n  - strategy: {plugin: scratch}\n");
+  EXPECT_EQ(Text(d.diagnostics), "exp.yaml:2:5: error: missing required key 'name' in models[0]\n");
+}
+
+TEST_F(ConfigTest, MissingModelsAndEmptyValues) {
+  const Document d = Load("experiment: x\ndefaults:\n  augmenter:\n  training: {epochs: }\n");
+  EXPECT_EQ(Text(d.diagnostics),
+            "exp.yaml:1:1: error: missing required key 'models' at top level\n");
+}
+
+TEST_F(ConfigTest, YamlSyntaxErrorLocation) {
+  const Document d = Load("models:\n  - name: a\n    training: {epochs: 3\n");
+  EXPECT_FALSE(d.usable);
+  EXPECT_EQ(Text(d.diagnostics), "exp.yaml:4:1: error: end of map flow not found\n");
+}
+
+TEST_F(ConfigTest, DuplicateYamlKey) {
+  const Document d = Load("models: [{name: a}]\nseed: 1\nseed: 2\n");
+  EXPECT_EQ(Text(d.diagnostics), "exp.yaml:3:1: error: duplicate key 'seed' at top level\n");
+}
+
+TEST_F(ConfigTest, UnreadableFile) {
+  const Document d = load((dir_ / "missing.yaml").string(), {}, "schemas/experiment.schema.json");
+  EXPECT_FALSE(d.usable);
+  ASSERT_EQ(d.diagnostics.size(), 1u);
+  EXPECT_EQ(d.diagnostics[0].message, "cannot read file");
+}
+
+TEST_F(ConfigTest, ScalarsKeepTheirYamlTypes) {
+  const YamlJson y = yaml_to_json(
+      "a: 1e-3\nb: 1.0e-4\nc: 30\nd: '30'\ne: true\nf: ~\ng: text\nh: \"false\"\ni: -7\nj: 0x1f\n"
+      "k: !!str 5\nl: 1.0\n",
+      "t.yaml");
+  ASSERT_TRUE(y.parsed);
+  EXPECT_EQ(y.value.dump(),
+            R"({"a":0.001,"b":0.0001,"c":30,"d":"30","e":true,"f":null,"g":"text","h":"false",)"
+            R"("i":-7,"j":31,"k":"5","l":1.0})");
+}
+
+TEST_F(ConfigTest, UnknownPluginSuggestsAndListsAvailable) {
+  const Resolution r = Resolve(std::string(kBase) + "    backbone: {plugin: vgg61}\n");
+  EXPECT_EQ(Text(r.diagnostics),
+            "exp.yaml:10:24: error: unknown backbone 'vgg61'; did you mean 'vgg'? "
+            "available: basic_cnn, resnet, vgg\n");
+}
+
+TEST_F(ConfigTest, UnknownPluginWithoutCloseMatch) {
+  const Resolution r = Resolve(std::string(kBase) + "    head: {plugin: transformer}\n");
+  EXPECT_EQ(Text(r.diagnostics),
+            "exp.yaml:10:20: error: unknown head 'transformer'; available: dense\n");
+}
+
+TEST_F(ConfigTest, PluginParamProblemsAtTheirLine) {
+  const Resolution r = Resolve(std::string(kBase) + R"(  - name: wide
+    strategy: {plugin: scratch}
+    backbone:
+      plugin: vgg
+      params:
+        width: wide
+        variant: vgg_16
+        widht: 2
+)");
+  EXPECT_EQ(Text(r.diagnostics),
+            "exp.yaml:15:16: error: 'width' must be a number, got a string\n"
+            "exp.yaml:16:18: error: 'variant' must be one of vgg11, vgg16, vgg19; got 'vgg_16'; "
+            "did you mean 'vgg16'?\n"
+            "exp.yaml:17:9: error: unknown key 'widht' in models[1].backbone.params; "
+            "did you mean 'width'?\n");
+}
+
+TEST_F(ConfigTest, KeywordsOnlyValijsonKnowsAreStillChecked) {
+  registry_.head(
+      "even", [](const Params&, const Context&) { return nullptr; },
+      R"({"type": "object", "properties": {"units": {"type": "integer",
+                                                            "multipleOf": 2}}})");
+  const Resolution r =
+      Resolve(std::string(kBase) + "    head: {plugin: even, params: {units: 3}}\n");
+  EXPECT_EQ(Text(r.diagnostics),
+            "exp.yaml:10:42: error: 'units' is invalid: value should be a "
+            "multiple of 2\n");
+}
+
+TEST_F(ConfigTest, DesignDocumentExampleResolves) {
+  const Resolution r = Resolve(R"(experiment: five_models
+description: free text
+seed: 42
+plugin_paths: [../my_plugins]
+defaults:
+  data:
+    dataset: {plugin: idx, params: {root: /usr/share/datasets/fashion-mnist}}
+    split:
+      classes: [T-shirt/top, Shirt]
+      per_class: {train: 1500, val: 500, test: 500}
+      seed: 42
+      use_subsets: false
+    input: {size: [32, 32], channels: 3, scale: 0.00392156862745098, mean: [0,0,0], std: [1,1,1]}
+    on_bad_image: skip
+  augmenter: {plugin: keras_image, params: {rotation_range: 40}}
+  backbone:
+    plugin: vgg
+    params: {variant: vgg16, width: 0.25}
+    weights: {file: path/to/vgg16-397923af.pth, skip: [classifier.]}
+  head: {plugin: dense, params: {units: [512, 512], dropout: 0.3}}
+  output: auto
+  training:
+    batch_size: 30
+    epochs: 30
+    optimizer: {name: rmsprop, lr: 1.0e-3}
+    schedule: {name: plateau, factor: 0.1, patience: 3, min_lr: 1.0e-5}
+    early_stopping: {patience: 0}
+    steps_per_epoch: 0
+blocks:
+  augment: {augmenter: {plugin: keras_image, params: {rotation_range: 10}}}
+models:
+  - name: scratch
+    strategy: {plugin: scratch}
+    backbone: {plugin: basic_cnn}
+    augmenter: null
+  - name: cnn_aug
+    use: [augment]
+    strategy: {plugin: scratch}
+    backbone: {plugin: basic_cnn}
+    training: {optimizer: {lr: 1.0e-4}}
+  - name: fine_tune
+    strategy: {plugin: frozen, params: {cache_features: false}}
+    backbone: {weights: {published: vgg16_imagenet}}
+matrix:
+  data.split.per_class.train: [50, 1500]
+)");
+  EXPECT_EQ(Text(r.diagnostics), "");
+  EXPECT_EQ(r.plan.models.size(), 6u);
+  EXPECT_EQ(Model(r, "cnn_aug@50").json["augmenter"]["params"]["rotation_range"], 10);
+  EXPECT_EQ(Model(r, "fine_tune@1500").json["backbone"]["weights"].dump(),
+            R"({"published":"vgg16_imagenet"})");
+}
+
+TEST_F(ConfigTest, RequiredPluginParamMissingNamesEachModel) {
+  const Resolution r = Resolve(R"(defaults:
+  data: {dataset: {plugin: idx}}
+  backbone: {plugin: vgg}
+  strategy: {plugin: scratch}
+models:
+  - name: a
+  - name: b
+)");
+  EXPECT_EQ(Text(r.diagnostics),
+            "exp.yaml:6:5: error: model 'a' is missing required key 'data.dataset.params.root'\n"
+            "exp.yaml:7:5: error: model 'b' is missing required key 'data.dataset.params.root'\n");
+}
+
+TEST_F(ConfigTest, MissingKeyOfResolvedModelNamesTheModel) {
+  const Resolution r = Resolve(R"(defaults:
+  data: {dataset: {plugin: idx, params: {root: /d}}}
+models:
+  - name: a
+    strategy: {plugin: scratch}
+)");
+  EXPECT_EQ(Text(r.diagnostics),
+            "exp.yaml:4:5: error: model 'a' is missing required key 'backbone'\n");
+}
+
+TEST_F(ConfigTest, MergeOrderDefaultsThenBlocksThenModel) {
+  const Resolution r = Resolve(std::string(kBase) + R"(  - name: tuned
+    use: [slow, small]
+    strategy: {plugin: scratch}
+    training: {epochs: 7}
+blocks:
+  slow: {training: {epochs: 100, batch_size: 8, optimizer: {lr: 1.0e-5}}}
+  small: {training: {batch_size: 4}}
+)");
+  ASSERT_EQ(Text(r.diagnostics), "");
+  const json& training = Model(r, "tuned").json["training"];
+  EXPECT_EQ(training["epochs"], 7);
+  EXPECT_EQ(training["batch_size"], 4);
+  EXPECT_EQ(training["optimizer"]["lr"], 1.0e-5);
+  EXPECT_EQ(training["optimizer"]["name"], "rmsprop");
+  EXPECT_FALSE(Model(r, "tuned").json.contains("use"));
+  EXPECT_EQ(Model(r, "scratch").json["training"]["epochs"], 10);
+}
+
+TEST_F(ConfigTest, ProblemInBlockReportedWhereTheBlockSaysIt) {
+  const Resolution r = Resolve(std::string(kBase) + R"(    use: [fast]
+blocks:
+  fast: {training: {epochs: -1}}
+)");
+  EXPECT_EQ(Text(r.diagnostics), "exp.yaml:12:29: error: 'epochs' must be >= 0, got -1\n");
+}
+
+TEST_F(ConfigTest, NullDisablesAugmenterAndHead) {
+  const Resolution r = Resolve(R"(defaults:
+  data: {dataset: {plugin: idx, params: {root: /d}}}
+  backbone: {plugin: vgg}
+  head: {plugin: dense}
+  augmenter: {plugin: keras_image, params: {rotation_range: 10}}
+  strategy: {plugin: scratch}
+models:
+  - name: plain
+    augmenter: null
+    head: ~
+  - name: aug
+)");
+  ASSERT_EQ(Text(r.diagnostics), "");
+  EXPECT_FALSE(Model(r, "plain").json.contains("augmenter"));
+  EXPECT_FALSE(Model(r, "plain").json.contains("head"));
+  EXPECT_EQ(Model(r, "aug").json["augmenter"]["params"]["rotation_range"], 10);
+}
+
+TEST_F(ConfigTest, OtherPluginReplacesComponentWhole) {
+  const Resolution r = Resolve(R"(defaults:
+  data: {dataset: {plugin: idx, params: {root: /d}}}
+  backbone: {plugin: vgg, params: {variant: vgg19}, weights: vgg19.pth}
+  strategy: {plugin: scratch}
+models:
+  - name: cnn
+    backbone: {plugin: basic_cnn}
+  - name: narrow
+    backbone: {params: {width: 0.5}}
+)");
+  ASSERT_EQ(Text(r.diagnostics), "");
+  EXPECT_EQ(Model(r, "cnn").json["backbone"].dump(),
+            R"({"params":{"filters":[16,64,128]},"plugin":"basic_cnn"})");
+  const json& narrow = Model(r, "narrow").json["backbone"];
+  EXPECT_EQ(narrow["params"]["variant"], "vgg19");
+  EXPECT_EQ(narrow["params"]["width"], 0.5);
+  EXPECT_EQ(narrow["weights"], "vgg19.pth");
+}
+
+TEST_F(ConfigTest, CoreAndPluginDefaultsFilledIn) {
+  const Resolution r = Resolve(kBase);
+  ASSERT_EQ(Text(r.diagnostics), "");
+  const json& m = Model(r, "scratch").json;
+  EXPECT_EQ(m["seed"], 42);
+  EXPECT_EQ(m["output"], "auto");
+  EXPECT_EQ(m["data"]["on_bad_image"], "skip");
+  EXPECT_EQ(m["data"]["input"]["scale"], 1.0 / 255);
+  EXPECT_EQ(m["training"].dump(),
+            R"({"batch_size":32,"early_stopping":{"patience":0},"epochs":10,)"
+            R"("optimizer":{"lr":0.001,"name":"rmsprop"},"schedule":{"name":"none"},)"
+            R"("steps_per_epoch":0})");
+  // Plugin defaults, nested mappings included.
+  EXPECT_EQ(m["backbone"]["params"].dump(),
+            R"({"pool":{"kind":"max","size":2},"variant":"vgg16","width":1.0})");
+  EXPECT_EQ(m["strategy"]["params"].dump(), "{}");
+  EXPECT_EQ(m["head"]["params"]["dropout"], 0.0);
+}
+
+TEST_F(ConfigTest, TopLevelSeedIsEveryModelsDefault) {
+  const Resolution r = Resolve(std::string(kBase) +
+                               "  - name: own\n    seed: 3\n"
+                               "    strategy: {plugin: scratch}\nseed: 7\n");
+  ASSERT_EQ(Text(r.diagnostics), "");
+  EXPECT_EQ(Model(r, "scratch").json["seed"], 7);
+  EXPECT_EQ(Model(r, "own").json["seed"], 3);
+}
+
+TEST_F(ConfigTest, SetOverridesDefaults) {
+  const Resolution r = Resolve(kBase, {"defaults.training.epochs=1", "defaults.output=softmax"});
+  ASSERT_EQ(Text(r.diagnostics), "");
+  EXPECT_EQ(Model(r, "scratch").json["training"]["epochs"], 1);
+  EXPECT_EQ(Model(r, "scratch").json["output"], "softmax");
+}
+
+TEST_F(ConfigTest, SetOverridesNamedModel) {
+  const Resolution r = Resolve(std::string(kBase) +
+                                   "  - name: other\n"
+                                   "    strategy: {plugin: scratch}\n",
+                               {"models.other.training.optimizer={name: adam, lr: 1e-4}"});
+  ASSERT_EQ(Text(r.diagnostics), "");
+  EXPECT_EQ(Model(r, "other").json["training"]["optimizer"]["name"], "adam");
+  EXPECT_EQ(Model(r, "other").json["training"]["optimizer"]["lr"], 1e-4);
+  EXPECT_EQ(Model(r, "scratch").json["training"]["optimizer"]["name"], "rmsprop");
+}
+
+TEST_F(ConfigTest, ForcedSetReachesEveryModelOverTheirOwnKeys) {
+  const Resolution r = Resolve(std::string(kBase) +
+                                   "    training: {epochs: 50}\n"
+                                   "  - name: other\n    strategy: {plugin: scratch}\n",
+                               {"*.training.epochs=1"});
+  ASSERT_EQ(Text(r.diagnostics), "");
+  EXPECT_EQ(Model(r, "scratch").json["training"]["epochs"], 1);
+  EXPECT_EQ(Model(r, "other").json["training"]["epochs"], 1);
+}
+
+TEST_F(ConfigTest, SetWithBadPathNamesTheOverride) {
+  const Resolution r =
+      Resolve(kBase, {"models.scrach.training.epochs=3", "epochs", "experiment.x=1",
+                      "defaults.training.epocs=2", "*.training.epochs=ten"});
+  EXPECT_EQ(Text(r.diagnostics),
+            "--set models.scrach.training.epochs=3: error: no model named 'scrach'; "
+            "did you mean 'scratch'?\n"
+            "--set epochs: error: expected PATH=VALUE\n"
+            "--set experiment.x=1: error: cannot set 'experiment.x': 'experiment' is a string, "
+            "not a mapping\n"
+            "--set defaults.training.epocs=2: error: unknown key 'epocs' in defaults.training; "
+            "did you mean 'epochs'?\n"
+            "--set *.training.epochs=ten: error: 'epochs' must be an integer, got a string\n");
+}
+
+TEST_F(ConfigTest, MatrixRunsEveryModelOncePerValue) {
+  const Resolution r = Resolve(std::string(kBase) + R"(  - name: frozen
+    strategy: {plugin: frozen}
+matrix:
+  training.epochs: [1, 5]
+  data.dataset.params.root: [/a, /b]
+)");
+  ASSERT_EQ(Text(r.diagnostics), "");
+  std::vector<std::string> names;
+  for (const ResolvedModel& m : r.plan.models) names.push_back(m.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"scratch@1@/a", "scratch@1@/b", "scratch@5@/a",
+                                             "scratch@5@/b", "frozen@1@/a", "frozen@1@/b",
+                                             "frozen@5@/a", "frozen@5@/b"}));
+  EXPECT_EQ(Model(r, "frozen@5@/b").json["training"]["epochs"], 5);
+  EXPECT_EQ(Model(r, "frozen@5@/b").json["data"]["dataset"]["params"]["root"], "/b");
+  EXPECT_EQ(Model(r, "frozen@5@/b").json["name"], "frozen@5@/b");
+}
+
+TEST_F(ConfigTest, MatrixProblemsPointAtTheMatrix) {
+  const Resolution r = Resolve(std::string(kBase) + R"(matrix:
+  data.split.per_class.trian: [50]
+  training.epochs: [1, x]
+)");
+  EXPECT_EQ(Text(r.diagnostics),
+            "exp.yaml:11:3: error: unknown key 'trian' in matrix path "
+            "'data.split.per_class.trian'; did you mean 'train'?\n"
+            "exp.yaml:12:24: error: 'epochs' must be an integer, got a string\n");
+}
+
+TEST_F(ConfigTest, HashIgnoresKeyOrderAndFollowsValues) {
+  const std::string a = R"(defaults:
+  data: {dataset: {plugin: idx, params: {root: /d}}}
+  backbone: {plugin: vgg, params: {variant: vgg16, width: 0.5}}
+models:
+  - name: m
+    strategy: {plugin: scratch}
+    training: {epochs: 3, batch_size: 16}
+)";
+  const std::string b = R"(models:
+  - training: {batch_size: 16, epochs: 3}
+    strategy: {plugin: scratch}
+    name: m
+defaults:
+  backbone: {params: {width: 0.5, variant: vgg16}, plugin: vgg}
+  data: {dataset: {params: {root: /d}, plugin: idx}}
+)";
+  const Resolution ra = Resolve(a);
+  const Resolution rb = Resolve(b);
+  const Resolution rc = Resolve(a, {"models.m.training.epochs=4"});
+  ASSERT_EQ(Text(ra.diagnostics) + Text(rb.diagnostics) + Text(rc.diagnostics), "");
+  EXPECT_EQ(ra.plan.models[0].hash.size(), 64u);
+  EXPECT_EQ(ra.plan.models[0].hash, rb.plan.models[0].hash);
+  EXPECT_NE(ra.plan.models[0].hash, rc.plan.models[0].hash);
+  EXPECT_EQ(ra.plan.models[0].hash, content_hash(ra.plan.models[0].json));
+}
+
+TEST_F(ConfigTest, PluginPathsResolveAgainstTheFile) {
+  const Document d = Load(std::string(kBase) + "plugin_paths: [../mine, /abs/plugins]\n");
+  EXPECT_EQ(d.plugin_paths,
+            (std::vector<std::string>{(fs::absolute(dir_).parent_path() / "mine").string(),
+                                      "/abs/plugins"}));
+}
+
+TEST_F(ConfigTest, ExperimentNameDefaultsToFileStem) {
+  const Document d = Load("models: [{name: a}]\n");
+  EXPECT_EQ(d.experiment, "exp");
+}
+
+TEST_F(ConfigTest, DryRunTextShowsNamesHashesAndJson) {
+  const Resolution r = Resolve(kBase);
+  const std::string text = plan_to_text(r.plan);
+  const std::string hash = r.plan.models[0].hash.substr(0, 12);
+  EXPECT_EQ(
+      text.rfind("experiment demo (" + file_ + "): 1 model\n\nmodel scratch  " + hash + "\n{\n", 0),
+      0u)
+      << text;
+  EXPECT_NE(text.find("\"batch_size\": 32"), std::string::npos);
+}
+
+TEST_F(ConfigTest, WithoutRegistryPluginsAreNotChecked) {
+  const Resolution r =
+      resolve(Load(std::string(kBase) + "    backbone: {plugin: nope}\n"), nullptr);
+  EXPECT_EQ(Text(r.diagnostics), "");
+}
+
+TEST_F(ConfigTest, NearestNameNeedsACloseMatch) {
+  EXPECT_EQ(nearest_name("widht", {"variant", "width"}), "width");
+  EXPECT_EQ(nearest_name("vgg61", {"basic_cnn", "resnet", "vgg"}), "vgg");
+  EXPECT_EQ(nearest_name("xy", {"ab", "cd"}), "");
+  EXPECT_EQ(edit_distance("kitten", "sitting"), 3u);
+}
+
+TEST_F(ConfigTest, RepositorySchemaIsFound) {
+  EXPECT_TRUE(fs::exists(find_schema_file())) << find_schema_file();
+}
+
+}  // namespace
+}  // namespace tlr::config
