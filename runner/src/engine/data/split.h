@@ -15,14 +15,15 @@
 //   use_subsets true:  the dataset's train, val and test subsets are the pools of the splits of
 //                      the same name. A split whose subset the dataset does not ship (typically
 //                      val) is carved out of the train subset when per_class gives it an amount,
-//                      and is empty otherwise; the train pool then gives test, then val, then train.
+//                      and is empty otherwise; the train pool then gives test, then val, then
+//                      train.
 // In every pool the split taken last (train, or the only one) gets the rest of the pool when
 // per_class does not name it; an unnamed earlier split gets nothing. So without per_class the
 // dataset's subsets are used whole, and a dataset without subsets becomes all train.
 //
 // Drawing. Each (class, pool) has its own std::mt19937_64 seeded with
 // stream_seed(seed, class name, pool) (split_shuffle.h); the pool, sorted by dataset index, is
-// shuffled whole with Fisher–Yates (shuffle_indices) and cut into consecutive runs. Taking test and
+// shuffled whole with Fisher-Yates (shuffle_indices) and cut into consecutive runs. Taking test and
 // val before train keeps them fixed when only the train count changes (train sets then nest), and
 // a class's draw does not depend on the other classes kept.
 //
@@ -43,10 +44,10 @@ namespace tlr {
 
 // The samples of one experiment's data, after the split step.
 struct TLR_API SplitPlan {
-  std::vector<std::string> classes;    // the classes kept, in label order
-  std::vector<int> label_of_dataset;   // dataset label -> new label, -1 for a class left out
+  std::vector<std::string> classes;           // the classes kept, in label order
+  std::vector<int> label_of_dataset;          // dataset label -> new label, -1 for a class left out
   std::vector<std::size_t> train, val, test;  // indices into the Dataset
-  std::string fingerprint;             // hash of the dataset fingerprint + split parameters
+  std::string fingerprint;                    // hash of the dataset fingerprint + split parameters
 };
 
 // `split` is the YAML's data.split object (classes, per_class{train,val,test}, seed, use_subsets).

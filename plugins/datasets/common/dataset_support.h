@@ -1,0 +1,136 @@
+// Small helpers shared by the bundled dataset plugins (header-only: each plugin is its own .so and
+// compiles its own copy). Not part of the SDK.
+#pragma once
+
+#include <algorithm>
+#include <cctype>
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "tlr/error.h"
+
+namespace tlr::datasets {
+
+// 64-bit FNV-1a: stable across platforms and runs, enough to notice a changed file list.
+class Fnv64 {
+ public:
+  void bytes(const void* data, std::size_t n) {
+    const auto* p = static_cast<const unsigned char*>(data);
+    for (std::size_t i = 0; i < n; ++i) {
+      state_ ^= p[i];
+      state_ *= 0x100000001b3ULL;
+    }
+  }
+  // Each field is followed by a separator byte so that ("ab","c") and ("a","bc") differ.
+  void text(const std::string& s) {
+    bytes(s.data(), s.size());
+    bytes("\0", 1);
+  }
+  void number(std::uint64_t v) {
+    unsigned char le[8];
+    for (int i = 0; i < 8; ++i) le[i] = static_cast<unsigned char>(v >> (8 * i));
+    bytes(le, 8);
+  }
+  std::string hex() const {
+    char out[17];
+    std::snprintf(out, sizeof out, "%016llx", static_cast<unsigned long long>(state_));
+    return out;
+  }
+
+ private:
+  std::uint64_t state_ = 0xcbf29ce484222325ULL;
+};
+
+inline std::string lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// jpg, jpeg, png, bmp, webp in any letter case.
+inline bool is_image_file(const std::filesystem::path& path) {
+  static const char* const kExtensions[] = {".jpg", ".jpeg", ".png", ".bmp", ".webp"};
+  const std::string ext = lower(path.extension().string());
+  return std::any_of(std::begin(kExtensions), std::end(kExtensions),
+                     [&](const char* e) { return ext == e; });
+}
+
+inline bool is_hidden(const std::filesystem::path& path) {
+  const std::string name = path.filename().string();
+  return !name.empty() && name[0] == '.';
+}
+
+// Size and modification time of a file, folded into a fingerprint.
+inline void hash_file_stamp(Fnv64& hash, const std::filesystem::path& path) {
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  hash.number(ec ? 0 : static_cast<std::uint64_t>(size));
+  const auto mtime = std::filesystem::last_write_time(path, ec);
+  hash.number(ec ? 0 : static_cast<std::uint64_t>(mtime.time_since_epoch().count()));
+}
+
+// Decodes an image file to RGB CV_8UC3. cv::IMREAD_COLOR applies the EXIF orientation and turns
+// grayscale and RGBA files into three channels; OpenCV's BGR order is swapped to RGB.
+inline cv::Mat read_rgb(const std::string& path) {
+  cv::Mat bgr;
+  try {
+    bgr = cv::imread(path, cv::IMREAD_COLOR);
+  } catch (const cv::Exception&) {
+    bgr.release();
+  }
+  if (bgr.empty()) throw DataError(path, "cannot decode image");
+  cv::Mat rgb;
+  cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
+  return rgb;
+}
+
+// A grayscale byte image replicated into three channels (RGB, CV_8UC3).
+inline cv::Mat gray_to_rgb(const unsigned char* pixels, int rows, int cols) {
+  cv::Mat gray(rows, cols, CV_8UC1, const_cast<unsigned char*>(pixels));
+  cv::Mat rgb;
+  cv::cvtColor(gray, rgb, cv::COLOR_GRAY2RGB);
+  return rgb;
+}
+
+// Levenshtein distance, for "did you mean" hints.
+inline std::size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = up;
+    }
+  }
+  return row[b.size()];
+}
+
+// "; did you mean 'x'?" when a known name is close to `name`, else "; known: a, b, c".
+inline std::string suggestion(const std::string& name, const std::vector<std::string>& known) {
+  std::string best;
+  std::size_t best_distance = 0;
+  for (const auto& k : known) {
+    const std::size_t d = edit_distance(lower(name), lower(k));
+    if (best.empty() || d < best_distance) {
+      best = k;
+      best_distance = d;
+    }
+  }
+  if (!best.empty() && best_distance <= std::max<std::size_t>(2, name.size() / 3)) {
+    return "; did you mean '" + best + "'?";
+  }
+  std::string list;
+  for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
+  return "; known: " + list;
+}
+
+}  // namespace tlr::datasets
