@@ -1,0 +1,33 @@
+// What a model's input images look like: the data.input block of an experiment.
+#pragma once
+
+#include <vector>
+
+#include "tlr/abi.h"
+#include "tlr/params.h"
+
+namespace tlr {
+
+// Images are resized to height × width with `channels` channels (1: grayscale, 3: RGB), then each
+// pixel value v (0..255) becomes (v * scale - mean[c]) / std[c].
+struct TLR_API InputSpec {
+  int channels = 3;
+  int height = 0;
+  int width = 0;
+  double scale = 1.0;
+  std::vector<double> mean;  // one value per channel; empty: 0
+  std::vector<double> std;   // one value per channel; empty: 1
+
+  // Reads data.input: {size: [height, width] or a number, channels: 1|3, scale: s,
+  // mean: [...] or "imagenet", std: [...] or "imagenet"}. One mean/std value applies to every
+  // channel. "imagenet" is torchvision's (0.485, 0.456, 0.406) / (0.229, 0.224, 0.225) for pixels
+  // in [0, 1], so it goes with scale 1/255. Throws tlr::Error ("data.input: error: ...") on bad
+  // values.
+  static InputSpec from_params(const Params& input);
+
+  // mean and std expanded to `channels` values. Throws tlr::Error on a length mismatch or std 0.
+  std::vector<double> channel_mean() const;
+  std::vector<double> channel_std() const;
+};
+
+}  // namespace tlr

@@ -1,0 +1,95 @@
+// A Dataset over image files written by a test into a temporary folder, counting decodes.
+#pragma once
+
+#include <atomic>
+#include <filesystem>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+#include <string>
+#include <vector>
+
+#include "tlr/dataset.h"
+#include "tlr/error.h"
+
+namespace tlr {
+namespace testing {
+
+// A fresh folder under the system temp dir, removed with its contents at the end of the test.
+class TempDir {
+ public:
+  TempDir() {
+    static std::atomic<int> counter{0};
+    path_ = std::filesystem::temp_directory_path() /
+            ("tlr_loader_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+    std::filesystem::remove_all(path_);
+    std::filesystem::create_directories(path_);
+  }
+  ~TempDir() { std::filesystem::remove_all(path_); }
+  std::string path() const { return path_.string(); }
+  std::string operator/(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+class FileDataset : public Dataset {
+ public:
+  explicit FileDataset(std::string dir, int classes = 2)
+      : dir_(std::move(dir)), classes_(classes) {}
+
+  // Writes `image` (RGB) as <name> (PNG: lossless) with `label`.
+  void add(const std::string& name, const cv::Mat& rgb, int label) {
+    cv::Mat bgr;
+    cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
+    cv::imwrite(dir_ + "/" + name, bgr);
+    files_.push_back(name);
+    labels_.push_back(label);
+  }
+  // Writes bytes that are no image as <name>.
+  void add_garbage(const std::string& name, int label) {
+    std::FILE* f = std::fopen((dir_ + "/" + name).c_str(), "wb");
+    std::fputs("this is not a JPEG file at all", f);
+    std::fclose(f);
+    files_.push_back(name);
+    labels_.push_back(label);
+  }
+  std::string path(std::size_t i) const { return dir_ + "/" + files_[i]; }
+  int decodes() const { return decodes_.load(); }
+
+  std::vector<std::string> classes() const override {
+    std::vector<std::string> names;
+    for (int c = 0; c < classes_; ++c) names.push_back("class" + std::to_string(c));
+    return names;
+  }
+  std::size_t size() const override { return files_.size(); }
+  int label(std::size_t i) const override { return labels_[i]; }
+  cv::Mat image(std::size_t i) const override {
+    ++decodes_;
+    cv::Mat bgr = cv::imread(path(i), cv::IMREAD_COLOR);
+    if (bgr.empty()) throw DataError(path(i), "cannot decode image");
+    cv::Mat rgb;
+    cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
+    return rgb;
+  }
+  std::string id(std::size_t i) const override { return files_[i]; }
+  std::string fingerprint() const override {
+    std::string f = dir_;
+    for (const std::string& name : files_) f += "|" + name;
+    return f;
+  }
+
+ private:
+  std::string dir_;
+  int classes_;
+  std::vector<std::string> files_;
+  std::vector<int> labels_;
+  mutable std::atomic<int> decodes_{0};
+};
+
+// A solid-colour RGB image.
+inline cv::Mat solid(int rows, int cols, int r, int g, int b) {
+  return cv::Mat(rows, cols, CV_8UC3, cv::Scalar(r, g, b));
+}
+
+}  // namespace testing
+}  // namespace tlr
