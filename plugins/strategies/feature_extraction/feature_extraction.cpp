@@ -32,13 +32,14 @@ class FeatureExtraction : public tlr::Strategy {
     backbone->eval();
     auto head = cell.make_head(features_shape(cell, *backbone));
     set_trainable(*head, true);
-    tlr::Classifier model(nullptr, head);
+    // Heap-allocated: torch modules may call shared_from_this().
+    auto model = std::make_shared<tlr::Classifier>(nullptr, head);
     auto train = cell.features(tlr::Split::train, *backbone);
     auto val = cell.features(tlr::Split::val, *backbone);
     std::vector<tlr::ParamGroup> groups{{"head", head->parameters(), cell.learning_rate()}};
-    cell.fit(model, groups, *train, *val);
+    cell.fit(*model, groups, *train, *val);
     auto test = cell.features(tlr::Split::test, *backbone);
-    cell.evaluate(model, *test);
+    cell.evaluate(*model, *test);
   }
 
  private:
