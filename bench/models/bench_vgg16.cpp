@@ -1,0 +1,95 @@
+// VGG16 at 150×150 through the vgg and dense plugins, as seed 000 uses it:
+//   features  — frozen feature extraction (eval, no grad), images/s;
+//   finetune  — one RMSprop step with blocks 4–5 and the Dense512-Dropout0.3-Dense512-Dropout0.3
+//               head trainable (model 5), images/s.
+// Usage: bench_vgg16 [threads] [batch] [size] [iterations]. Prints "<name> <images/s>" lines.
+#include <dlfcn.h>
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <iostream>
+
+#include "tlr/sdk.h"
+
+namespace {
+
+void load_plugin(tlr::Registry& registry, const std::string& target) {
+  const std::string path = std::string(TLR_PLUGIN_DIR) + "/lib" + target + ".so";
+  void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (handle == nullptr) throw std::runtime_error(path + ": " + dlerror());
+  using Entry = const tlr_plugin_descriptor* (*)();
+  auto entry = reinterpret_cast<Entry>(dlsym(handle, TLR_PLUGIN_ENTRY_SYMBOL));
+  if (entry == nullptr) throw std::runtime_error(path + ": no plugin entry point");
+  entry()->register_fn(registry);
+}
+
+template <typename Step>
+double images_per_second(Step step, int batch, int iterations) {
+  step();  // warm-up: oneDNN primitive creation, allocations
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < iterations; ++i) step();
+  const std::chrono::duration<double> seconds = std::chrono::steady_clock::now() - start;
+  return batch * iterations / seconds.count();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const int threads = argc > 1 ? std::atoi(argv[1]) : 2;
+  const int batch = argc > 2 ? std::atoi(argv[2]) : 32;
+  const int size = argc > 3 ? std::atoi(argv[3]) : 150;
+  const int iterations = argc > 4 ? std::atoi(argv[4]) : 3;
+  torch::set_num_threads(threads);  // Debian's libtorch starts with 1
+  torch::manual_seed(0);
+
+  tlr::Registry registry;
+  load_plugin(registry, "tlr_backbone_vgg");
+  load_plugin(registry, "tlr_head_dense");
+  const tlr::Context context;
+  auto backbone =
+      registry.make_backbone("vgg", tlr::Params::from_json(R"({"variant": "vgg16"})"), context);
+  const auto features_shape = backbone->output_shape({3, size, size});
+  auto head =
+      registry
+          .make_head("dense", tlr::Params::from_json(R"({"units": [512, 512], "dropout": 0.3})"),
+                     context)
+          ->build(features_shape, 1);
+  const torch::Tensor images = torch::rand({batch, 3, size, size});
+  const torch::Tensor labels = torch::randint(0, 2, {batch, 1}).to(torch::kFloat);
+
+  backbone->eval();
+  const double features = images_per_second(
+      [&] {
+        torch::NoGradGuard no_grad;
+        backbone->forward(images);
+      },
+      batch, iterations);
+  std::cout << "features " << features << std::endl;
+
+  // Model 5: the blocks from block4_conv1 on train, the earlier ones are frozen.
+  const auto blocks = backbone->blocks();
+  const auto first = std::find(blocks.begin(), blocks.end(), "block4_conv1");
+  std::vector<torch::Tensor> trainable;
+  for (auto& p : backbone->named_parameters()) {
+    const bool train = std::find(first, blocks.end(), backbone->block_of(p.key())) != blocks.end();
+    p.value().set_requires_grad(train);
+    if (train) trainable.push_back(p.value());
+  }
+  for (auto& p : head->parameters()) trainable.push_back(p);
+  torch::optim::RMSprop optimizer(trainable,
+                                  torch::optim::RMSpropOptions(1e-5).alpha(0.9).eps(1e-7));
+  backbone->train();
+  head->train();
+  const double finetune = images_per_second(
+      [&] {
+        optimizer.zero_grad();
+        auto loss = torch::binary_cross_entropy_with_logits(
+            head->forward(backbone->forward(images)), labels);
+        loss.backward();
+        optimizer.step();
+      },
+      batch, iterations);
+  std::cout << "finetune " << finetune << std::endl;
+  return 0;
+}
