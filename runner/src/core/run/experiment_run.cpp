@@ -227,6 +227,7 @@ class RunCell : public Cell {
 
   void publish_weights(const std::string& name, Backbone& backbone) override {
     const std::string path = published_path(shared_, model_);
+    fs::create_directories(fs::path(path).parent_path());
     save_state_dict(path, backbone);
     shared_.published[name] = path;
     shared_.store.record_artifact(run_id_, "published_weights", path);
