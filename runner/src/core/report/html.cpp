@@ -67,7 +67,7 @@ std::string chart(const std::string& title, const std::vector<Series>& series) {
   for (int t = 0; t <= 4; ++t) {
     const double v = lo + (hi - lo) * t / 4;
     svg << "<text x=\"" << left - 4 << "\" y=\"" << y(v) + 4 << "\" class=\"tick\" "
-        << "text-anchor=\"end\">" << num(v, "%.2f") << "</text>";
+        << "text-anchor=\"end\">" << num(v, hi - lo < 0.05 ? "%.3f" : "%.2f") << "</text>";
   }
   svg << "<text x=\"" << left << "\" y=\"" << h - 8 << "\" class=\"tick\">1</text><text x=\""
       << w - right << "\" y=\"" << h - 8 << "\" class=\"tick\" text-anchor=\"end\">" << n
@@ -81,6 +81,14 @@ std::string chart(const std::string& title, const std::vector<Series>& series) {
     }
     svg << "<polyline fill=\"none\" stroke=\"" << s.color << "\" stroke-width=\"2\" points=\""
         << points << "\"/>";
+    // Markers keep a one-epoch run (a single point) visible.
+    if (s.values.size() <= 40) {
+      for (std::size_t i = 0; i < s.values.size(); ++i) {
+        if (!std::isfinite(s.values[i])) continue;
+        svg << "<circle cx=\"" << num(x(i), "%.1f") << "\" cy=\"" << num(y(s.values[i]), "%.1f")
+            << "\" r=\"2.5\" fill=\"" << s.color << "\"/>";
+      }
+    }
     svg << "<text x=\"" << legend_x << "\" y=\"15\" fill=\"" << s.color << "\" class=\"tick\">"
         << escape(s.label) << "</text>";
     legend_x += 80;
