@@ -19,7 +19,7 @@ grep -q "backbone two_block_net  (plugin my_backbone 1.0.0" <<<"$described"
 grep -q "width .*default 16" <<<"$described"
 
 TLR_PLUGIN_PATH="$work/plugin" "$runner" "$src/tests/out_of_tree/experiment.yaml" \
-    --db "$work/results.db" --threads 2 --quiet
+    --db "$work/results.db" --results "$work/results" --threads 2 --quiet
 status=$(sqlite3 "$work/results.db" "SELECT status FROM runs WHERE model = 'two_block'")
 echo "run status: $status"
 test "$status" = completed
