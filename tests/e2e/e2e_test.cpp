@@ -1,0 +1,653 @@
+// End-to-end tests of the `runner` executable: every experiment file of experiments/ run on tiny
+// data written here (a few images per class, one epoch, small inputs and widths, random init
+// instead of the published weight files), then checked in results.db; and the command-line
+// contract: exit codes, the compiler-style error line, reports, report.html in a browser.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "core/store/store.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// ---------------------------------------------------------------------------------------------
+// Temporary folders and running the runner
+
+// A fresh folder under the system temp folder, removed at scope exit (kept when TLR_E2E_KEEP is
+// set, to look at a failure).
+class TempDir {
+ public:
+  TempDir() {
+    static std::atomic<int> counter{0};
+    path_ = fs::temp_directory_path() /
+            ("tlr_e2e_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+    fs::remove_all(path_);
+    fs::create_directories(path_);
+  }
+  ~TempDir() {
+    if (std::getenv("TLR_E2E_KEEP") != nullptr) return;
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const fs::path& path() const { return path_; }
+  fs::path operator/(const std::string& relative) const { return path_ / relative; }
+
+ private:
+  fs::path path_;
+};
+
+std::string read_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+void write_file(const fs::path& path, const std::string& text) {
+  fs::create_directories(path.parent_path());
+  std::ofstream out(path, std::ios::binary);
+  out << text;
+}
+
+std::string shell_quote(const std::string& arg) {
+  std::string out = "'";
+  for (char c : arg) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+struct Outcome {
+  int exit_code = -1;
+  std::string out, err;
+};
+
+// Runs `command` (already quoted) through the shell with stdout and stderr captured in `dir`.
+Outcome run_shell(const std::string& command, const fs::path& dir) {
+  static std::atomic<int> counter{0};
+  const int n = counter++;
+  const fs::path out = dir / ("stdout_" + std::to_string(n) + ".txt");
+  const fs::path err = dir / ("stderr_" + std::to_string(n) + ".txt");
+  const std::string line =
+      command + " >" + shell_quote(out.string()) + " 2>" + shell_quote(err.string());
+  const int status = std::system(line.c_str());
+  Outcome outcome;
+  outcome.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  outcome.out = read_file(out);
+  outcome.err = read_file(err);
+  return outcome;
+}
+
+// `runner ARGS...`, from the source root (experiments/ paths are relative to it).
+Outcome runner(const std::vector<std::string>& args, const fs::path& dir) {
+  std::string command = "cd " + shell_quote(TLR_SOURCE_DIR) + " && " + shell_quote(TLR_RUNNER);
+  for (const auto& arg : args) command += " " + shell_quote(arg);
+  return run_shell(command, dir);
+}
+
+std::string describe(const Outcome& o) {
+  return "exit " + std::to_string(o.exit_code) + "\n--- stdout\n" + o.out + "\n--- stderr\n" +
+         o.err;
+}
+
+// The overrides that make any experiment file run in seconds: one epoch, one pass over a few
+// images per class, the data in `data_root`, results in `tmp`; `sets` are more --set overrides
+// (random init instead of published weight files, small inputs and widths).
+std::vector<std::string> tiny_run(const std::string& file, const TempDir& tmp,
+                                  const fs::path& data_root, const std::vector<std::string>& sets,
+                                  const std::vector<std::string>& extra = {}) {
+  std::vector<std::string> overrides = {
+      "*.training.epochs=1",
+      "*.training.steps_per_epoch=0",
+      "*.data.split.per_class={train: 4, val: 2, test: 2}",
+      "defaults.data.dataset.params.root=" + data_root.string(),
+  };
+  overrides.insert(overrides.end(), sets.begin(), sets.end());
+  std::vector<std::string> args = {"experiments/" + file};
+  for (const auto& set : overrides) args.insert(args.end(), {"--set", set});
+  args.insert(args.end(), {"--db", (tmp / "results.db").string(), "--results",
+                           (tmp / "results").string(), "--threads", "2", "--quiet"});
+  args.insert(args.end(), extra.begin(), extra.end());
+  return args;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tiny data sets, with class-dependent content (a coloured bar whose colour and place follow the
+// class) over per-sample noise.
+
+cv::Scalar class_colour(int label) {
+  static const cv::Scalar kColours[] = {
+      {230, 40, 40},  {40, 230, 40},   {40, 40, 230},  {230, 230, 40}, {230, 40, 230},
+      {40, 230, 230}, {250, 250, 250}, {120, 60, 200}, {60, 200, 120}, {200, 120, 60}};
+  return kColours[label % 10];
+}
+
+cv::Mat class_image(int label, int sample, int width, int height) {
+  cv::RNG rng(static_cast<std::uint64_t>(1000 * label + sample + 1));
+  cv::Mat image(height, width, CV_8UC3);
+  rng.fill(image, cv::RNG::UNIFORM, cv::Scalar::all(0), cv::Scalar::all(90));
+  const int bar = std::max(2, height / 4);
+  const int top = (label * bar + sample) % std::max(1, height - bar);
+  cv::rectangle(image, cv::Rect(0, top, width, bar), class_colour(label), cv::FILLED);
+  return image;
+}
+
+void write_image(const fs::path& path, int label, int sample, int width = 40, int height = 36) {
+  fs::create_directories(path.parent_path());
+  if (!cv::imwrite(path.string(), class_image(label, sample, width, height))) {
+    throw std::runtime_error("cannot write " + path.string());
+  }
+}
+
+// Kaggle dogs-vs-cats style: <dir>/cat.N.jpg, <dir>/dog.N.png (both formats on purpose).
+void write_cats_and_dogs(const fs::path& dir, int per_class) {
+  for (int i = 0; i < per_class; ++i) {
+    write_image(dir / ("cat." + std::to_string(i) + ".jpg"), 0, i);
+    write_image(dir / ("dog." + std::to_string(i) + ".png"), 1, i);
+  }
+}
+
+// torchvision ImageFolder style: <dir>/<subset>/<class>/<n>.jpg.
+void write_image_folder(const fs::path& dir, const std::vector<std::string>& subsets,
+                        const std::vector<int>& per_subset,
+                        const std::vector<std::string>& classes) {
+  for (std::size_t s = 0; s < subsets.size(); ++s) {
+    for (std::size_t c = 0; c < classes.size(); ++c) {
+      for (int i = 0; i < per_subset[s]; ++i) {
+        write_image(dir / subsets[s] / classes[c] / (std::to_string(i) + ".jpg"),
+                    static_cast<int>(c), i + 100 * static_cast<int>(s));
+      }
+    }
+  }
+}
+
+void put_be32(std::string& out, std::uint32_t v) {
+  for (int shift : {24, 16, 8, 0}) out += static_cast<char>((v >> shift) & 0xff);
+}
+
+// Fashion-MNIST style raw idx files: <dir>/<prefix>-images-idx3-ubyte and -labels-idx1-ubyte,
+// `per_class` 28x28 images of each of the 10 classes.
+void write_idx(const fs::path& dir, const std::string& prefix, int per_class) {
+  const int classes = 10, rows = 28, cols = 28;
+  const std::uint32_t count = static_cast<std::uint32_t>(classes * per_class);
+  std::string images, labels;
+  put_be32(images, 0x00000803);
+  put_be32(images, count);
+  put_be32(images, rows);
+  put_be32(images, cols);
+  put_be32(labels, 0x00000801);
+  put_be32(labels, count);
+  for (int i = 0; i < per_class; ++i) {
+    for (int label = 0; label < classes; ++label) {
+      cv::Mat gray;
+      cv::cvtColor(class_image(label, i, cols, rows), gray, cv::COLOR_BGR2GRAY);
+      images.append(reinterpret_cast<const char*>(gray.data), rows * cols);
+      labels += static_cast<char>(label);
+    }
+  }
+  write_file(dir / (prefix + "-images-idx3-ubyte"), images);
+  write_file(dir / (prefix + "-labels-idx1-ubyte"), labels);
+}
+
+// CIFAR-10 binary records (label byte, then the 32x32 R, G and B planes), `per_class` records
+// of each of the 10 classes per file.
+void write_cifar_batch(const fs::path& path, int per_class, int file_index) {
+  std::string bytes;
+  for (int i = 0; i < per_class; ++i) {
+    for (int label = 0; label < 10; ++label) {
+      const cv::Mat bgr = class_image(label, i + 50 * file_index, 32, 32);
+      bytes += static_cast<char>(label);
+      for (int channel : {2, 1, 0}) {
+        for (int y = 0; y < 32; ++y) {
+          for (int x = 0; x < 32; ++x) bytes += static_cast<char>(bgr.at<cv::Vec3b>(y, x)[channel]);
+        }
+      }
+    }
+  }
+  write_file(path, bytes);
+}
+
+// ---------------------------------------------------------------------------------------------
+// results.db checks
+
+// Every model of `experiment` ran, in this order, and completed with epochs and test metrics.
+void expect_every_run_completed(const fs::path& db, const std::string& experiment,
+                                const std::vector<std::string>& models) {
+  tlr::Store store = tlr::Store::open(db.string());
+  const std::vector<tlr::RunSummary> runs = store.summaries(experiment);
+  std::vector<std::string> names;
+  for (const auto& run : runs) names.push_back(run.model);
+  EXPECT_EQ(names, models);
+  for (const auto& run : runs) {
+    SCOPED_TRACE("model " + run.model);
+    EXPECT_EQ(tlr::to_string(run.status), std::string("completed")) << run.error;
+    EXPECT_FALSE(store.epochs(run.run_id).empty());
+    ASSERT_TRUE(run.test_accuracy.has_value());
+    EXPECT_GE(*run.test_accuracy, 0.0);
+    EXPECT_LE(*run.test_accuracy, 1.0);
+    EXPECT_TRUE(run.test_f1.has_value());
+    bool has_samples = false;
+    for (const auto& [name, value] : store.metrics(run.run_id, "test")) {
+      if (name == "samples") has_samples = value > 0;
+    }
+    EXPECT_TRUE(has_samples);
+    EXPECT_TRUE(store.confusion(run.run_id).has_value());
+  }
+}
+
+std::size_t count_of(const std::string& text, const std::string& part) {
+  std::size_t n = 0;
+  for (auto at = text.find(part); at != std::string::npos; at = text.find(part, at + 1)) ++n;
+  return n;
+}
+
+// ---------------------------------------------------------------------------------------------
+// One test per experiment file
+
+const std::vector<std::string> kFiveModels = {"source_pretrain", "basic_cnn",      "basic_cnn_aug",
+                                              "vgg_features",    "vgg_frozen_aug", "vgg_fine_tune"};
+
+std::vector<std::string> five_models_args(const TempDir& tmp, bool quiet) {
+  std::vector<std::string> args = tiny_run("five_models.yaml", tmp, tmp / "fashion-mnist", {});
+  if (!quiet) args.erase(std::find(args.begin(), args.end(), "--quiet"));
+  return args;
+}
+
+void write_fashion_mnist(const TempDir& tmp) {
+  write_idx(tmp / "fashion-mnist", "train", 6);
+  write_idx(tmp / "fashion-mnist", "t10k", 2);
+}
+
+TEST(E2eExperiment, FiveModels) {
+  TempDir tmp;
+  write_fashion_mnist(tmp);
+  const Outcome o = runner(five_models_args(tmp, true), tmp.path());
+  ASSERT_EQ(o.exit_code, 0) << describe(o);
+  expect_every_run_completed(tmp / "results.db", "five_models", kFiveModels);
+  // The final table lists every model.
+  for (const auto& model : kFiveModels) EXPECT_NE(o.out.find(model), std::string::npos) << o.out;
+}
+
+TEST(E2eExperiment, CatsVsDogsVgg16) {
+  TempDir tmp;
+  write_cats_and_dogs(tmp / "train", 8);
+  // 48x48: the seed's 4-block CNN (model 2) needs at least 46 pixels.
+  const Outcome o = runner(tiny_run("cats_vs_dogs_vgg16.yaml", tmp, tmp / "train",
+                                    {"*.data.input.size=[48, 48]", "*.backbone.weights=null",
+                                     "blocks.vgg16_imagenet.backbone.params.width=0.125"}),
+                           tmp.path());
+  ASSERT_EQ(o.exit_code, 0) << describe(o);
+  expect_every_run_completed(
+      tmp / "results.db", "cats_vs_dogs_vgg16",
+      {"basic_cnn", "basic_cnn_aug", "vgg16_features", "vgg16_frozen_aug", "vgg16_fine_tune"});
+}
+
+TEST(E2eExperiment, Cifar10Vgg19) {
+  TempDir tmp;
+  for (int k = 1; k <= 5; ++k) {
+    write_cifar_batch(tmp / "cifar-10-batches-bin" / ("data_batch_" + std::to_string(k) + ".bin"),
+                      2, k);
+  }
+  write_cifar_batch(tmp / "cifar-10-batches-bin" / "test_batch.bin", 2, 0);
+  // The root may be the folder of the batches or its parent.
+  const Outcome o =
+      runner(tiny_run("cifar10_vgg19.yaml", tmp, tmp.path(),
+                      {"*.backbone.weights=null", "defaults.backbone.params.width=0.125"}),
+             tmp.path());
+  ASSERT_EQ(o.exit_code, 0) << describe(o);
+  expect_every_run_completed(tmp / "results.db", "cifar10_vgg19", {"vgg19_all_layers"});
+  // Softmax over the 10 classes, with their standard names.
+  tlr::Store store = tlr::Store::open((tmp / "results.db").string());
+  const auto confusion = store.confusion(store.summaries("cifar10_vgg19").at(0).run_id);
+  ASSERT_TRUE(confusion.has_value());
+  EXPECT_EQ(confusion->classes.size(), 10u);
+  EXPECT_EQ(confusion->classes.front(), "airplane");
+}
+
+TEST(E2eExperiment, Fruit30Resnet18) {
+  TempDir tmp;
+  write_image_folder(tmp / "fruit30_split", {"train", "val"}, {6, 2},
+                     {"apple", "banana", "cherry"});
+  const Outcome o = runner(tiny_run("fruit30_resnet18.yaml", tmp, tmp / "fruit30_split",
+                                    {"*.data.input.size=[32, 32]", "*.backbone.weights=null",
+                                     "defaults.backbone.params.width=0.125"}),
+                           tmp.path());
+  ASSERT_EQ(o.exit_code, 0) << describe(o);
+  expect_every_run_completed(tmp / "results.db", "fruit30_resnet18",
+                             {"resnet18_fc_only", "resnet18_all_layers", "resnet18_scratch"});
+  // Only fc trains in the first model; every layer in the others.
+  tlr::Store store = tlr::Store::open((tmp / "results.db").string());
+  const auto runs = store.summaries("fruit30_resnet18");
+  ASSERT_EQ(runs.size(), 3u);
+  ASSERT_TRUE(runs[0].trainable_params && runs[1].trainable_params && runs[2].trainable_params);
+  EXPECT_LT(*runs[0].trainable_params, *runs[1].trainable_params);
+  EXPECT_EQ(*runs[1].trainable_params, *runs[2].trainable_params);
+}
+
+TEST(E2eExperiment, MulticlassFolder) {
+  TempDir tmp;
+  write_image_folder(tmp / "multiclass", {"train", "validation"}, {6, 2},
+                     {"ankle", "elbow", "hand", "knee", "shoulder"});
+  const Outcome o = runner(tiny_run("multiclass_folder.yaml", tmp, tmp / "multiclass",
+                                    {"*.data.input.size=[32, 32]", "*.backbone.weights=null",
+                                     "defaults.backbone.params.width=0.125",
+                                     "models.fine_tune_block5.strategy.params.warmup_epochs=1"}),
+                           tmp.path());
+  ASSERT_EQ(o.exit_code, 0) << describe(o);
+  expect_every_run_completed(tmp / "results.db", "multiclass_folder",
+                             {"top_model", "fine_tune_block5"});
+  // The head was warmed up before fine-tuning: two training phases.
+  tlr::Store store = tlr::Store::open((tmp / "results.db").string());
+  const auto runs = store.summaries("multiclass_folder");
+  ASSERT_EQ(runs.size(), 2u);
+  std::vector<std::string> phases;
+  for (const auto& epoch : store.epochs(runs[1].run_id)) phases.push_back(epoch.phase);
+  EXPECT_EQ(phases, (std::vector<std::string>{"warmup", "fine-tune"}));
+}
+
+// Seed 003's mistake, one sigmoid unit over 5 classes, cannot run.
+TEST(E2eExperiment, MulticlassFolderRefusesSigmoidOverFiveClasses) {
+  TempDir tmp;
+  write_image_folder(tmp / "multiclass", {"train", "validation"}, {6, 2},
+                     {"ankle", "elbow", "hand", "knee", "shoulder"});
+  const Outcome o =
+      runner(tiny_run("multiclass_folder.yaml", tmp, tmp / "multiclass",
+                      {"*.data.input.size=[32, 32]", "*.backbone.weights=null",
+                       "defaults.backbone.params.width=0.125", "defaults.output=sigmoid"},
+                      {"--only", "top_model"}),
+             tmp.path());
+  EXPECT_EQ(o.exit_code, 1) << describe(o);
+  tlr::Store store = tlr::Store::open((tmp / "results.db").string());
+  const auto runs = store.summaries("multiclass_folder");
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(tlr::to_string(runs[0].status), std::string("failed"));
+  EXPECT_NE(runs[0].error.find("'sigmoid' needs exactly 2 classes, the data has 5"),
+            std::string::npos)
+      << runs[0].error;
+}
+
+TEST(E2eExperiment, Vgg16Features) {
+  TempDir tmp;
+  write_cats_and_dogs(tmp / "train", 8);
+  const Outcome o = runner(tiny_run("vgg16_features.yaml", tmp, tmp / "train",
+                                    {"*.data.input.size=[32, 32]", "*.backbone.weights=null",
+                                     "defaults.backbone.params.width=0.125"}),
+                           tmp.path());
+  ASSERT_EQ(o.exit_code, 0) << describe(o);
+  expect_every_run_completed(tmp / "results.db", "vgg16_features", {"vgg16_features"});
+}
+
+// ---------------------------------------------------------------------------------------------
+// The command-line contract
+
+TEST(E2eCli, ValidatePrintsOkForEveryExperimentFile) {
+  TempDir tmp;
+  const std::vector<std::pair<std::string, int>> files = {
+      {"five_models.yaml", 6},      {"cats_vs_dogs_vgg16.yaml", 5}, {"cifar10_vgg19.yaml", 1},
+      {"fruit30_resnet18.yaml", 3}, {"multiclass_folder.yaml", 2},  {"vgg16_features.yaml", 1}};
+  for (const auto& [file, models] : files) {
+    SCOPED_TRACE(file);
+    const Outcome o = runner({"validate", "experiments/" + file}, tmp.path());
+    EXPECT_EQ(o.exit_code, 0) << describe(o);
+    EXPECT_EQ(o.out, "experiments/" + file + ": ok: " + std::to_string(models) + " models\n");
+    const Outcome dry = runner({"experiments/" + file, "--dry-run"}, tmp.path());
+    EXPECT_EQ(dry.exit_code, 0) << describe(dry);
+    EXPECT_EQ(count_of(dry.out, "\nmodel "), static_cast<std::size_t>(models)) << dry.out;
+  }
+}
+
+TEST(E2eCli, UnknownKeyIsOneCompilerStyleLineAndExit2) {
+  TempDir tmp;
+  const fs::path file = tmp / "typo.yaml";
+  write_file(file,
+             "experiment: typo\n"
+             "defaults:\n"
+             "  data:\n"
+             "    dataset: {plugin: idx}\n"
+             "  backbone: {plugin: basic_cnn}\n"
+             "models:\n"
+             "  - name: scratch\n"
+             "    strategy: {plugin: scratch}\n"
+             "    backbon: {plugin: basic_cnn}\n");
+  for (const std::string command : {"validate", "run"}) {
+    SCOPED_TRACE(command);
+    std::vector<std::string> args = {command, file.string()};
+    if (command == "run") args.insert(args.end(), {"--db", (tmp / "results.db").string()});
+    const Outcome o = runner(args, tmp.path());
+    EXPECT_EQ(o.exit_code, 2) << describe(o);
+    EXPECT_EQ(o.err, file.string() +
+                         ":9:5: error: unknown key 'backbon' in models[0]; did you mean "
+                         "'backbone'?\n");
+    EXPECT_EQ(o.out, "");
+  }
+  // Bad input runs nothing, so no database either.
+  EXPECT_FALSE(fs::exists(tmp / "results.db"));
+}
+
+TEST(E2eCli, OnlyWithAnUnknownModelExits2) {
+  TempDir tmp;
+  const std::string db = (tmp / "results.db").string();
+  Outcome o =
+      runner({"experiments/five_models.yaml", "--only", "nosuchmodel", "--db", db}, tmp.path());
+  EXPECT_EQ(o.exit_code, 2) << describe(o);
+  EXPECT_EQ(o.err, "runner run: error: --only names no model 'nosuchmodel'\n");
+  o = runner({"experiments/five_models.yaml", "--only", "vgg_fine_tun", "--db", db}, tmp.path());
+  EXPECT_EQ(o.exit_code, 2) << describe(o);
+  EXPECT_EQ(o.err,
+            "runner run: error: --only names no model 'vgg_fine_tun'; did you mean "
+            "'vgg_fine_tune'?\n");
+  EXPECT_FALSE(fs::exists(db));
+}
+
+// A model that fails is recorded failed with its reason; the models after it still run.
+TEST(E2eCli, FailedModelIsRecordedAndTheOthersComplete) {
+  TempDir tmp;
+  write_cats_and_dogs(tmp / "train", 8);
+  const fs::path missing = tmp / "no" / "such" / "vgg16-397923af.pth";
+  const fs::path file = tmp / "failing.yaml";
+  write_file(file,
+             "experiment: failing\n"
+             "defaults:\n"
+             "  data:\n"
+             "    dataset: {plugin: filename_labels, params: {root: train}}\n"
+             "    split: {classes: [cat, dog], per_class: {train: 4, val: 2, test: 2}}\n"
+             "    input: {size: [32, 32], channels: 3}\n"
+             "  strategy: {plugin: scratch}\n"
+             "  backbone: {plugin: basic_cnn, params: {widths: [4, 8]}}\n"
+             "  head: {plugin: dense, params: {units: [8]}}\n"
+             "  training: {epochs: 1, batch_size: 8}\n"
+             "models:\n"
+             "  - name: before\n"
+             "  - name: missing_weights\n"
+             "    backbone: {plugin: basic_cnn, params: {widths: [4, 8]}, weights: " +
+                 missing.string() +
+                 "}\n"
+                 "  - name: after\n");
+  const Outcome o = runner({file.string(), "--db", (tmp / "results.db").string(), "--results",
+                            (tmp / "results").string(), "--threads", "2", "--quiet"},
+                           tmp.path());
+  EXPECT_EQ(o.exit_code, 1) << describe(o);
+  EXPECT_NE(o.err.find("missing_weights: error: " + missing.string()), std::string::npos) << o.err;
+
+  tlr::Store store = tlr::Store::open((tmp / "results.db").string());
+  const auto runs = store.summaries("failing");
+  ASSERT_EQ(runs.size(), 3u);
+  EXPECT_EQ(runs[0].model, "before");
+  EXPECT_EQ(tlr::to_string(runs[0].status), std::string("completed")) << runs[0].error;
+  EXPECT_EQ(runs[1].model, "missing_weights");
+  EXPECT_EQ(tlr::to_string(runs[1].status), std::string("failed"));
+  EXPECT_NE(runs[1].error.find(missing.string()), std::string::npos) << runs[1].error;
+  EXPECT_EQ(runs[1].error.find('\n'), std::string::npos) << runs[1].error;
+  EXPECT_EQ(runs[2].model, "after");
+  EXPECT_EQ(tlr::to_string(runs[2].status), std::string("completed")) << runs[2].error;
+  EXPECT_TRUE(runs[2].test_accuracy.has_value());
+}
+
+// An identical rerun trains no source model again and reads the bottleneck features back.
+TEST(E2eCli, FiveModelsRerunReusesPublishedWeightsAndFeatureCache) {
+  TempDir tmp;
+  write_fashion_mnist(tmp);
+  const Outcome first = runner(five_models_args(tmp, false), tmp.path());
+  ASSERT_EQ(first.exit_code, 0) << describe(first);
+  EXPECT_NE(first.err.find("source_pretrain: published weights 'fmnist_source8'"),
+            std::string::npos)
+      << first.err;
+  EXPECT_NE(first.err.find("vgg_features: train features computed and cached"), std::string::npos)
+      << first.err;
+
+  const Outcome second = runner(five_models_args(tmp, false), tmp.path());
+  ASSERT_EQ(second.exit_code, 0) << describe(second);
+  EXPECT_NE(second.err.find("source_pretrain: reusing weights 'fmnist_source8'"), std::string::npos)
+      << second.err;
+  for (const std::string split : {"train", "val", "test"}) {
+    EXPECT_NE(second.err.find("vgg_features: " + split + " features read from cache"),
+              std::string::npos)
+        << second.err;
+  }
+
+  tlr::Store store = tlr::Store::open((tmp / "results.db").string());
+  const auto runs = store.summaries("five_models");
+  ASSERT_EQ(runs.size(), kFiveModels.size());
+  for (const auto& run : runs) {
+    EXPECT_EQ(tlr::to_string(run.status), std::string("completed")) << run.model << run.error;
+  }
+  // The reused source run trained nothing and says so.
+  EXPECT_EQ(runs[0].model, "source_pretrain");
+  EXPECT_EQ(runs[0].epochs_run, 0);
+  bool reused = false;
+  for (const auto& [name, value] : store.metrics(runs[0].run_id, "model")) {
+    if (name == "reused_published_weights") reused = value == 1.0;
+  }
+  EXPECT_TRUE(reused);
+  // Both invocations are recorded.
+  EXPECT_GT(runs[1].run_id, static_cast<std::int64_t>(kFiveModels.size()));
+}
+
+// A small experiment of three fast models, for the report tests.
+struct SmallExperiment {
+  TempDir tmp;
+  Outcome outcome;
+  SmallExperiment() {
+    write_cats_and_dogs(tmp / "train", 8);
+    write_file(tmp / "small.yaml",
+               "experiment: small\n"
+               "defaults:\n"
+               "  data:\n"
+               "    dataset: {plugin: filename_labels, params: {root: train}}\n"
+               "    split: {classes: [cat, dog], per_class: {train: 4, val: 2, test: 2}}\n"
+               "    input: {size: [32, 32], channels: 3}\n"
+               "  backbone: {plugin: basic_cnn, params: {widths: [4, 8]}}\n"
+               "  head: {plugin: dense, params: {units: [8]}}\n"
+               "  training: {epochs: 2, batch_size: 4}\n"
+               "models:\n"
+               "  - name: scratch\n"
+               "    strategy: {plugin: scratch}\n"
+               "  - name: frozen\n"
+               "    strategy: {plugin: frozen}\n"
+               "  - name: fine_tune\n"
+               "    strategy: {plugin: fine_tune, params: {last_blocks: 2}}\n");
+    outcome = runner({(tmp / "small.yaml").string(), "--db", (tmp / "results.db").string(),
+                      "--results", (tmp / "results").string(), "--threads", "2", "--quiet"},
+                     tmp.path());
+  }
+};
+
+const std::vector<std::string> kSmallModels = {"scratch", "frozen", "fine_tune"};
+
+TEST(E2eCli, ReportFormats) {
+  SmallExperiment run;
+  ASSERT_EQ(run.outcome.exit_code, 0) << describe(run.outcome);
+  expect_every_run_completed(run.tmp / "results.db", "small", kSmallModels);
+  const std::string db = (run.tmp / "results.db").string();
+
+  const Outcome csv = runner({"report", "--db", db, "--format", "csv"}, run.tmp.path());
+  ASSERT_EQ(csv.exit_code, 0) << describe(csv);
+  std::istringstream lines(csv.out);
+  std::string header, line;
+  std::getline(lines, header);
+  EXPECT_NE(header.find("model"), std::string::npos) << csv.out;
+  std::vector<std::string> rows;
+  while (std::getline(lines, line)) {
+    if (!line.empty()) rows.push_back(line);
+  }
+  ASSERT_EQ(rows.size(), kSmallModels.size()) << csv.out;
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    EXPECT_NE(rows[i].find(kSmallModels[i]), std::string::npos) << rows[i];
+  }
+
+  const Outcome json =
+      runner({"report", "--db", db, "--experiment", "small", "--format", "json"}, run.tmp.path());
+  ASSERT_EQ(json.exit_code, 0) << describe(json);
+  nlohmann::json parsed;
+  ASSERT_NO_THROW(parsed = nlohmann::json::parse(json.out)) << json.out;
+  // One object per model, whatever the document around it.
+  const nlohmann::json* list = &parsed;
+  if (parsed.is_object()) {
+    for (auto it = parsed.begin(); it != parsed.end(); ++it) {
+      if (it.value().is_array()) list = &it.value();
+    }
+  }
+  ASSERT_TRUE(list->is_array()) << json.out;
+  ASSERT_EQ(list->size(), kSmallModels.size()) << json.out;
+  for (std::size_t i = 0; i < list->size(); ++i) {
+    EXPECT_EQ((*list)[i].value("model", std::string()), kSmallModels[i]) << json.out;
+  }
+
+  const Outcome markdown = runner({"report", "--db", db, "--format", "markdown"}, run.tmp.path());
+  ASSERT_EQ(markdown.exit_code, 0) << describe(markdown);
+  EXPECT_EQ(markdown.out.rfind("experiment small (" + db + ")\n\n| model", 0), 0u) << markdown.out;
+  EXPECT_NE(markdown.out.find("\n|---"), std::string::npos) << markdown.out;
+  for (const auto& model : kSmallModels) {
+    EXPECT_NE(markdown.out.find("| " + model + " "), std::string::npos) << markdown.out;
+  }
+
+  const Outcome bad = runner({"report", "--db", db, "--format", "yaml"}, run.tmp.path());
+  EXPECT_EQ(bad.exit_code, 2) << describe(bad);
+}
+
+TEST(E2eCli, HtmlReportRendersInChromium) {
+  SmallExperiment run;
+  ASSERT_EQ(run.outcome.exit_code, 0) << describe(run.outcome);
+  const fs::path html = run.tmp / "results" / "small" / "report.html";
+  ASSERT_TRUE(fs::exists(html));
+  const std::string text = read_file(html);
+  EXPECT_NE(text.find("id=\"comparison\""), std::string::npos);
+  // Self-contained: nothing fetched from the network.
+  EXPECT_EQ(text.find("http://"), std::string::npos);
+  EXPECT_EQ(text.find("https://"), std::string::npos);
+
+  const fs::path chromium = "/usr/bin/chromium";
+  if (!fs::exists(chromium)) GTEST_SKIP() << "no /usr/bin/chromium to render report.html with";
+  const std::string command =
+      "timeout 120 " + shell_quote(chromium.string()) +
+      " --headless --no-sandbox --disable-gpu --disable-quic --no-first-run"
+      " --disable-background-networking --disable-component-update --disable-sync"
+      " --user-data-dir=" +
+      shell_quote((run.tmp / "chromium-profile").string()) + " --dump-dom " +
+      shell_quote("file://" + fs::absolute(html).string());
+  const Outcome o = run_shell(command, run.tmp.path());
+  ASSERT_EQ(o.exit_code, 0) << describe(o);
+  EXPECT_NE(o.out.find("id=\"comparison\""), std::string::npos) << o.out.substr(0, 2000);
+  EXPECT_EQ(count_of(o.out, "<section class=\"model\""), kSmallModels.size()) << o.out;
+  for (const auto& model : kSmallModels) {
+    EXPECT_NE(o.out.find(">" + model + "<"), std::string::npos) << model;
+  }
+}
+
+}  // namespace
