@@ -1,5 +1,7 @@
 #include "cli/common.h"
 
+#include "core/config/document.h"
+
 #include <torch/torch.h>
 
 #include <filesystem>
@@ -39,6 +41,35 @@ void load_plugins(PluginLoader& loader, const std::vector<std::string>& extra_di
   if (!quiet) {
     for (const auto& problem : loader.problems()) std::cerr << problem.message << "\n";
   }
+}
+
+Checked check_file(const std::string& file, const std::vector<std::string>& sets,
+                   const std::vector<std::string>& plugin_dirs, Registry& registry, bool quiet) {
+  Checked out;
+  config::Document document = config::load(file, sets, config::find_schema_file());
+  if (!document.usable) {
+    std::cerr << config::format_diagnostics(document.diagnostics);
+    return out;
+  }
+  PluginLoader loader(registry);
+  std::vector<std::string> dirs = document.plugin_paths;
+  dirs.insert(dirs.end(), plugin_dirs.begin(), plugin_dirs.end());
+  load_plugins(loader, dirs, /*quiet=*/true);
+  config::Resolution resolution = config::resolve(document, &registry);
+  if (!resolution.diagnostics.empty()) {
+    std::cerr << config::format_diagnostics(resolution.diagnostics);
+    // A refused library may be why a component is unknown: say so.
+    for (const auto& problem : loader.problems()) {
+      std::cerr << "note: " << problem.message << "\n";
+    }
+    return out;
+  }
+  if (!quiet) {
+    for (const auto& problem : loader.problems()) std::cerr << "warning: " << problem.message << "\n";
+  }
+  out.plan = std::move(resolution.plan);
+  out.ok = true;
+  return out;
 }
 
 int set_threads(int requested) {

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "core/config/plan.h"
 #include "core/plugins/loader.h"
 #include "tlr/registry.h"
 
@@ -22,6 +23,17 @@ bool parse(const std::string& command, const std::string& usage, const po::optio
 // Loads the plugins of the default search path and of `extra_dirs`; prints one warning line per
 // refused library unless quiet.
 void load_plugins(PluginLoader& loader, const std::vector<std::string>& extra_dirs, bool quiet);
+
+struct Checked {
+  config::Plan plan;
+  bool ok = false;
+};
+
+// Steps shared by run, validate and preview-augment: load the file (with --set overrides), load
+// the plugins it needs, resolve every model. Prints every problem (file:line:column) and returns
+// ok=false on bad input; plugin warnings are printed unless quiet.
+Checked check_file(const std::string& file, const std::vector<std::string>& sets,
+                   const std::vector<std::string>& plugin_dirs, Registry& registry, bool quiet);
 
 // Sets libtorch's intra-op thread count (Debian's build starts with 1); 0 means all cores.
 // Returns the count set.

@@ -42,23 +42,12 @@ int preview_augment_command(const std::vector<std::string>& args) {
   std::vector<std::string> sets, dirs;
   if (vm.count("set")) sets = vm["set"].as<std::vector<std::string>>();
   if (vm.count("plugin-path")) dirs = vm["plugin-path"].as<std::vector<std::string>>();
-  config::Document document = config::load(file, sets, config::find_schema_file());
-  if (!document.usable) {
-    std::cerr << config::format_diagnostics(document.diagnostics);
-    return kExitBadInput;
-  }
   Registry registry;
-  PluginLoader loader(registry);
-  dirs.insert(dirs.begin(), document.plugin_paths.begin(), document.plugin_paths.end());
-  load_plugins(loader, dirs, /*quiet=*/true);
-  config::Resolution resolution = config::resolve(document, &registry);
-  if (!resolution.diagnostics.empty()) {
-    std::cerr << config::format_diagnostics(resolution.diagnostics);
-    return kExitBadInput;
-  }
+  Checked checked = check_file(file, sets, dirs, registry, /*quiet=*/true);
+  if (!checked.ok) return kExitBadInput;
   const config::ResolvedModel* model = nullptr;
   std::vector<std::string> names;
-  for (const auto& m : resolution.plan.models) {
+  for (const auto& m : checked.plan.models) {
     names.push_back(m.name);
     const bool wanted = vm.count("model") ? m.name == vm["model"].as<std::string>()
                                           : m.json.contains("augmenter") && m.json["augmenter"].is_object();
@@ -90,7 +79,7 @@ int preview_augment_command(const std::vector<std::string>& args) {
     }
     const std::string out =
         vm.count("out") ? vm["out"].as<std::string>()
-                        : "results/" + resolution.plan.experiment + "/" + model->name + "/augment_preview.png";
+                        : "results/" + checked.plan.experiment + "/" + model->name + "/augment_preview.png";
     std::filesystem::create_directories(std::filesystem::path(out).parent_path());
     write_augment_preview(*prepared.dataset, prepared.split.train, input, augmenter.get(),
                           model->json.value("seed", 42ULL), vm["rows"].as<int>(),

@@ -15,45 +15,10 @@
 namespace tlr::cli {
 namespace {
 
-struct Checked {
-  config::Plan plan;
-  bool ok = false;
-};
 
 void on_sigint(int) {
   // A second Ctrl-C ends the process at once.
   if (interrupt_requested().exchange(true)) std::_Exit(130);
-}
-
-// Steps shared by run and validate: load the file, load the plugins it needs, resolve every model.
-// Prints every problem (file:line:column) and returns ok=false on bad input.
-Checked check_file(const std::string& file, const std::vector<std::string>& sets,
-                   const std::vector<std::string>& plugin_dirs, Registry& registry, bool quiet) {
-  Checked out;
-  config::Document document = config::load(file, sets, config::find_schema_file());
-  if (!document.usable) {
-    std::cerr << config::format_diagnostics(document.diagnostics);
-    return out;
-  }
-  PluginLoader loader(registry);
-  std::vector<std::string> dirs = document.plugin_paths;
-  dirs.insert(dirs.end(), plugin_dirs.begin(), plugin_dirs.end());
-  load_plugins(loader, dirs, /*quiet=*/true);
-  config::Resolution resolution = config::resolve(document, &registry);
-  if (!resolution.diagnostics.empty()) {
-    std::cerr << config::format_diagnostics(resolution.diagnostics);
-    // A refused library may be why a component is unknown: say so.
-    for (const auto& problem : loader.problems()) {
-      std::cerr << "note: " << problem.message << "\n";
-    }
-    return out;
-  }
-  if (!quiet) {
-    for (const auto& problem : loader.problems()) std::cerr << "warning: " << problem.message << "\n";
-  }
-  out.plan = std::move(resolution.plan);
-  out.ok = true;
-  return out;
 }
 
 std::vector<std::string> strings_of(const po::variables_map& vm, const char* key) {
