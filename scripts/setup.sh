@@ -9,7 +9,7 @@ packages=(
   # libraries the runner and plugins link
   libtorch-dev libopencv-dev libyaml-cpp-dev libsqlite3-dev sqlite3
   libboost-dev libboost-filesystem-dev libboost-program-options-dev
-  libvalijson-dev nlohmann-json3-dev libfmt-dev
+  libvalijson-dev nlohmann-json3-dev libfmt-dev zlib1g-dev
   # a fast BLAS: Debian's reference BLAS makes libtorch's matmul ~20x slower
   libopenblas0-openmp
   # tests and benchmarks
