@@ -77,11 +77,21 @@ class ConfigTest : public ::testing::Test {
   Resolution Resolve(const std::string& yaml, const std::vector<std::string>& overrides = {}) {
     return resolve(Load(yaml, overrides), &registry_);
   }
-  // Diagnostics as printed, with the temporary path shortened to "exp.yaml".
+  // Writes `yaml` as `name` in the test's folder; returns its path.
+  std::string Write(const std::string& name, const std::string& yaml) {
+    const fs::path path = dir_ / name;
+    fs::create_directories(path.parent_path());
+    std::ofstream(path) << yaml;
+    return path.string();
+  }
+  // Diagnostics as printed, with the temporary folder left out ("exp.yaml", "base.yaml").
   std::string Text(const std::vector<Diagnostic>& diagnostics) const {
-    std::string text = format_diagnostics(diagnostics);
-    for (std::size_t at; (at = text.find(file_)) != std::string::npos;) {
-      text.replace(at, file_.size(), "exp.yaml");
+    return Short(format_diagnostics(diagnostics));
+  }
+  std::string Short(std::string text) const {
+    const std::string folder = dir_.string() + "/";
+    for (std::size_t at; (at = text.find(folder)) != std::string::npos;) {
+      text.replace(at, folder.size(), "");
     }
     return text;
   }
@@ -606,6 +616,335 @@ TEST_F(ConfigTest, NearestNameNeedsACloseMatch) {
 
 TEST_F(ConfigTest, RepositorySchemaIsFound) {
   EXPECT_TRUE(fs::exists(find_schema_file())) << find_schema_file();
+}
+
+// --- extends -------------------------------------------------------------------------------
+
+// The base of the `extends` tests: a pretraining stage, a target that loads its weights, a matrix.
+const char* const kFiveModels = R"(experiment: five_models
+description: the base
+seed: 7
+defaults:
+  data:
+    dataset: {plugin: idx, params: {root: /data}}
+    split: {classes: [a, b], per_class: {train: 1500, val: 500, test: 500}}
+  backbone: {plugin: vgg, params: {variant: vgg16, width: 0.5}}
+  head: {plugin: dense, params: {units: [512]}}
+  training: {epochs: 30, batch_size: 30, optimizer: {name: adam, lr: 1.0e-3}}
+blocks:
+  augment: {augmenter: {plugin: keras_image, params: {rotation_range: 10}}}
+  slow: {training: {epochs: 100}}
+models:
+  - name: source
+    matrix: false
+    strategy: {plugin: pretrain}
+  - name: target
+    use: [augment]
+    strategy: {plugin: frozen}
+    backbone: {weights: {published: source}}
+matrix:
+  training.epochs: [1, 2]
+)";
+
+TEST_F(ConfigTest, ExtendsMergesBlocksAndDefaultsDeeplyAndReplacesOtherKeys) {
+  registry_.strategy("pretrain", [](const Params&, const Context&) { return nullptr; });
+  Write("five_models.yaml", kFiveModels);
+  const Resolution r = Resolve(R"(extends: five_models.yaml
+defaults:
+  training: {epochs: 3, optimizer: {lr: 1.0e-4}}
+  backbone: {params: {width: 0.25}}
+blocks:
+  augment: {augmenter: {params: {rotation_range: 20}}}
+matrix:
+  data.split.per_class.train: [50, 100]
+)");
+  ASSERT_EQ(Text(r.diagnostics), "");
+  EXPECT_EQ(r.plan.experiment, "exp");  // the stem of this file, not the base's name
+  EXPECT_EQ(Short(r.plan.bases.at(0)), "five_models.yaml");
+  std::vector<std::string> names;
+  for (const ResolvedModel& m : r.plan.models) names.push_back(m.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"source", "target@50", "target@100"}));
+  const json& target = Model(r, "target@50").json;
+  EXPECT_EQ(target["training"]["epochs"], 3);       // this file's defaults win ...
+  EXPECT_EQ(target["training"]["batch_size"], 30);  // ... over the base's, key by key
+  EXPECT_EQ(target["training"]["optimizer"]["name"], "adam");
+  EXPECT_EQ(target["training"]["optimizer"]["lr"], 1.0e-4);
+  EXPECT_EQ(target["backbone"]["params"]["variant"], "vgg16");
+  EXPECT_EQ(target["backbone"]["params"]["width"], 0.25);
+  EXPECT_EQ(target["augmenter"]["params"]["rotation_range"], 20);
+  EXPECT_EQ(target["augmenter"]["plugin"], "keras_image");
+  EXPECT_EQ(target["data"]["split"]["per_class"]["train"], 50);
+  EXPECT_EQ(target["data"]["split"]["per_class"]["val"], 500);
+  EXPECT_EQ(target["seed"], 7);  // not written here: the base's
+  EXPECT_EQ(Model(r, "target@100").json["data"]["split"]["per_class"]["train"], 100);
+}
+
+// The shape of experiments/five_models_by_size.yaml: the base's models, a matrix over the
+// target's training size, the pretraining stage once and identical to the base's own.
+TEST_F(ConfigTest, ExtendsWithMatrixOverTrainingSizeKeepsThePretrainingStageAsInTheBase) {
+  registry_.strategy("pretrain", [](const Params&, const Context&) { return nullptr; });
+  const std::string base = Write("five_models.yaml", kFiveModels);
+  const Resolution r = Resolve(R"(extends: five_models.yaml
+experiment: five_models_by_size
+matrix:
+  data.split.per_class.train: [50, 100, 1500]
+)");
+  ASSERT_EQ(Text(r.diagnostics), "");
+  EXPECT_EQ(r.plan.experiment, "five_models_by_size");
+  std::vector<std::string> names;
+  for (const ResolvedModel& m : r.plan.models) names.push_back(m.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"source", "target@50", "target@100", "target@1500"}));
+  EXPECT_EQ(Model(r, "target@1500").json["training"]["epochs"], 30);  // the base's matrix is gone
+  EXPECT_EQ(Model(r, "target@100").json["backbone"]["weights"]["published"], "source");
+  EXPECT_EQ(Model(r, "source").json["data"]["split"]["per_class"]["train"], 1500);
+
+  const Resolution alone = resolve(load(base, {}, "schemas/experiment.schema.json"), &registry_);
+  ASSERT_EQ(Text(alone.diagnostics), "");
+  EXPECT_EQ(alone.plan.experiment, "five_models");
+  EXPECT_EQ(Model(alone, "source").hash, Model(r, "source").hash);
+  EXPECT_EQ(Model(alone, "source").json.dump(), Model(r, "source").json.dump());
+}
+
+TEST_F(ConfigTest, ExtendsProblemsPointAtTheFileThatWroteTheValue) {
+  Write("base.yaml", R"(experiment: base
+defaults:
+  data: {dataset: {plugin: idx, params: {root: /d}}}
+  backbone: {plugin: vgg, params: {variant: vgg_16}}
+  training: {epochs: -1}
+models:
+  - name: a
+    strategy: {plugin: scratch}
+    trainig: {}
+)");
+  const Resolution r = Resolve(R"(extends: base.yaml
+defaults:
+  training: {batch_size: 0}
+  head: {plugin: dens}
+)");
+  EXPECT_EQ(Text(r.diagnostics),
+            "exp.yaml:3:26: error: 'batch_size' must be >= 1, got 0\n"
+            "exp.yaml:4:18: error: unknown head 'dens'; did you mean 'dense'? available: dense\n"
+            "base.yaml:4:45: error: 'variant' must be one of vgg11, vgg16, vgg19; got 'vgg_16'; "
+            "did you mean 'vgg16'?\n"
+            "base.yaml:5:22: error: 'epochs' must be >= 0, got -1\n"
+            "base.yaml:9:5: error: unknown key 'trainig' in models[0]; did you mean 'training'?\n");
+}
+
+TEST_F(ConfigTest, ExtendsMissingBaseIsReportedAtExtends) {
+  const Document d = Load("models: [{name: a}]\nextends: nope.yaml\n");
+  EXPECT_FALSE(d.usable);
+  EXPECT_EQ(Text(d.diagnostics),
+            "exp.yaml:2:10: error: cannot read base file 'nope.yaml'; 'extends' names a file "
+            "relative to this file's folder\n");
+}
+
+TEST_F(ConfigTest, ExtendsBaseWithYamlErrorReportsBoth) {
+  Write("base.yaml", "models:\n  - name: a\n    training: {epochs: 3\n");
+  const Document d = Load("extends: base.yaml\nseed: x\n");
+  EXPECT_FALSE(d.usable);
+  EXPECT_EQ(Text(d.diagnostics),
+            "exp.yaml:1:10: error: cannot extend 'base.yaml': fix the errors reported in it\n"
+            "base.yaml:4:1: error: end of map flow not found\n");
+}
+
+TEST_F(ConfigTest, ExtendsBaseThatIsNotAMapping) {
+  Write("list.yaml", "- name: a\n");
+  Write("empty.yaml", "# nothing yet\n");
+  Write("bad_extends.yaml", "extends: [x.yaml]\n");
+  EXPECT_EQ(Text(Load("extends: list.yaml\n").diagnostics),
+            "exp.yaml:1:10: error: cannot extend 'list.yaml': fix the errors reported in it\n"
+            "list.yaml:1:1: error: an experiment file must be a mapping, got a list\n");
+  EXPECT_EQ(Text(Load("extends: empty.yaml\n").diagnostics),
+            "exp.yaml:1:10: error: cannot extend 'empty.yaml': fix the errors reported in it\n"
+            "empty.yaml:1:1: error: the file is empty; nothing to extend\n");
+  EXPECT_EQ(Text(Load("extends: bad_extends.yaml\n").diagnostics),
+            "exp.yaml:1:10: error: cannot extend 'bad_extends.yaml': fix the errors reported in "
+            "it\n"
+            "bad_extends.yaml:1:10: error: 'extends' must name a file, got a list\n");
+}
+
+TEST_F(ConfigTest, ExtendsOwnTypeIsCheckedBySchema) {
+  EXPECT_EQ(Text(Load("models: [{name: a}]\nextends: 3\n").diagnostics),
+            "exp.yaml:2:10: error: 'extends' must be a string, got an integer\n");
+}
+
+TEST_F(ConfigTest, ExtendsCycleNamesTheChain) {
+  Write("a.yaml", "extends: sub/b.yaml\n");
+  Write("sub/b.yaml", "extends: ../exp.yaml\n");
+  const Document d = Load("models: [{name: a}]\nextends: a.yaml\n");
+  EXPECT_FALSE(d.usable);
+  EXPECT_EQ(Text(d.diagnostics),
+            "exp.yaml:2:10: error: cannot extend 'a.yaml': fix the errors reported in it\n"
+            "a.yaml:1:10: error: cannot extend 'sub/b.yaml': fix the errors reported in it\n"
+            "sub/b.yaml:1:10: error: 'extends' makes a cycle: exp.yaml -> a.yaml -> sub/b.yaml -> "
+            "exp.yaml; remove one of these 'extends'\n");
+  EXPECT_EQ(Text(Load("extends: exp.yaml\n").diagnostics),
+            "exp.yaml:1:10: error: 'extends' makes a cycle: exp.yaml -> exp.yaml; remove one of "
+            "these 'extends'\n");
+}
+
+TEST_F(ConfigTest, ExtendsChainKeepsNullsAndPluginRules) {
+  Write("base.yaml", R"(experiment: demo
+defaults:
+  data:
+    dataset: {plugin: idx, params: {root: /data}}
+  backbone: {plugin: vgg, params: {variant: vgg19, width: 0.5}, weights: vgg19.pth}
+  augmenter: {plugin: keras_image, params: {rotation_range: 10}}
+blocks:
+  quiet: {training: {epochs: 2}}
+models:
+  - name: plain
+    use: [quiet]
+    strategy: {plugin: scratch}
+)");
+  Write("mid.yaml", R"(extends: base.yaml
+blocks:
+  quiet: {augmenter: null}
+)");
+  const Resolution r = Resolve(R"(extends: mid.yaml
+defaults:
+  backbone: {plugin: basic_cnn}
+)");
+  ASSERT_EQ(Text(r.diagnostics), "");
+  EXPECT_EQ(Short(r.plan.bases.at(0)) + " " + Short(r.plan.bases.at(1)), "mid.yaml base.yaml");
+  const json& plain = Model(r, "plain").json;
+  EXPECT_FALSE(plain.contains("augmenter"));  // the block's null still removes it
+  EXPECT_EQ(plain["training"]["epochs"], 2);  // the base's half of the block is kept
+  // Another plugin replaces the component whole: no vgg params, no vgg weights.
+  EXPECT_EQ(plain["backbone"].dump(), R"({"params":{"filters":[16,64,128]},"plugin":"basic_cnn"})");
+  EXPECT_EQ(r.plan.experiment, "exp");
+}
+
+TEST_F(ConfigTest, ExtendsPluginPathsStayRelativeToTheFileThatWroteThem) {
+  Write("sub/base.yaml", std::string(kBase) + "plugin_paths: [plugins, /abs]\n");
+  const Document inherited = Load("extends: sub/base.yaml\n");
+  EXPECT_EQ(Text(inherited.diagnostics), "");
+  EXPECT_EQ(inherited.plugin_paths,
+            (std::vector<std::string>{(fs::absolute(dir_) / "sub" / "plugins").string(), "/abs"}));
+  const Document own = Load("extends: sub/base.yaml\nplugin_paths: [mine]\n");
+  EXPECT_EQ(own.plugin_paths, (std::vector<std::string>{(fs::absolute(dir_) / "mine").string()}));
+}
+
+TEST_F(ConfigTest, ExtendsRecordsEveryFileAndDryRunNamesThem) {
+  Write("base.yaml", kBase);
+  const std::string child = "extends: base.yaml\nseed: 3";  // no final newline
+  const Resolution r = Resolve(child);
+  ASSERT_EQ(Text(r.diagnostics), "");
+  EXPECT_EQ(r.plan.experiment, "exp");
+  EXPECT_EQ(Short(r.plan.text), child + "\n--- # extends: base.yaml\n" + kBase);
+  const std::string text = Short(plan_to_text(r.plan));
+  EXPECT_EQ(
+      text.rfind("experiment exp (exp.yaml): 1 model\nextends base.yaml\n\nmodel scratch  ", 0), 0u)
+      << text;
+  EXPECT_EQ(Model(r, "scratch").json["seed"], 3);
+}
+
+TEST_F(ConfigTest, ExtendsEmptyMatrixDropsTheBases) {
+  registry_.strategy("pretrain", [](const Params&, const Context&) { return nullptr; });
+  Write("five_models.yaml", kFiveModels);
+  const Resolution r = Resolve("extends: five_models.yaml\nmatrix: {}\n");
+  ASSERT_EQ(Text(r.diagnostics), "");
+  ASSERT_EQ(r.plan.models.size(), 2u);
+  EXPECT_EQ(r.plan.models[1].name, "target");
+}
+
+TEST_F(ConfigTest, ExtendsAndForcedMatrixCannotBeSet) {
+  Write("base.yaml", kBase);
+  const Resolution r = Resolve("extends: base.yaml\n", {"extends=other.yaml", "*.matrix=false"});
+  EXPECT_EQ(Text(r.diagnostics),
+            "--set extends=other.yaml: error: 'extends' is read before --set applies; edit it in "
+            "the file\n"
+            "--set *.matrix=false: error: '*.matrix' comes after matrix expansion; set one "
+            "model's with models.<name>.matrix=false\n");
+}
+
+// --- matrix: false ---------------------------------------------------------------------------
+
+TEST_F(ConfigTest, MatrixFalseRunsTheModelOnceUnderItsName) {
+  const Resolution r = Resolve(std::string(kBase) + R"(  - name: source
+    matrix: false
+    strategy: {plugin: frozen}
+  - name: expanded
+    matrix: true
+    strategy: {plugin: frozen}
+matrix:
+  training.epochs: [1, 5]
+)");
+  ASSERT_EQ(Text(r.diagnostics), "");
+  std::vector<std::string> names;
+  for (const ResolvedModel& m : r.plan.models) names.push_back(m.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"scratch@1", "scratch@5", "source", "expanded@1",
+                                             "expanded@5"}));
+  EXPECT_EQ(Model(r, "source").json["training"]["epochs"], 10);
+  EXPECT_FALSE(Model(r, "source").json.contains("matrix"));
+  EXPECT_FALSE(Model(r, "expanded@1").json.contains("matrix"));
+
+  // The key steers expansion only: the same model without it has the same hash.
+  const Resolution plain = Resolve(std::string(kBase) + R"(  - name: source
+    strategy: {plugin: frozen}
+)");
+  ASSERT_EQ(Text(plain.diagnostics), "");
+  EXPECT_EQ(Model(plain, "source").hash, Model(r, "source").hash);
+}
+
+TEST_F(ConfigTest, MatrixFalseCanBeSetForOneModel) {
+  const Resolution r = Resolve(std::string(kBase) + "matrix:\n  training.epochs: [1, 5]\n",
+                               {"models.scratch.matrix=false"});
+  ASSERT_EQ(Text(r.diagnostics), "");
+  ASSERT_EQ(r.plan.models.size(), 1u);
+  EXPECT_EQ(r.plan.models[0].name, "scratch");
+}
+
+TEST_F(ConfigTest, MatrixSwitchIsABooleanOfAModelOnly) {
+  const Document d = Load(R"(defaults:
+  matrix: false
+blocks:
+  once: {matrix: false}
+models:
+  - name: a
+    matrix: 'no'
+)");
+  EXPECT_EQ(Text(d.diagnostics),
+            "exp.yaml:2:3: error: unknown key 'matrix' in defaults\n"
+            "exp.yaml:4:10: error: unknown key 'matrix' in blocks.once\n"
+            "exp.yaml:7:13: error: 'matrix' must be a boolean, got a string\n");
+}
+
+// Existing hashes must not move when the schema gains keys: this pins what is hashed for kBase.
+TEST_F(ConfigTest, ContentOfAResolvedModelIsPinned) {
+  const Resolution r = Resolve(kBase);
+  ASSERT_EQ(Text(r.diagnostics), "");
+  EXPECT_EQ(canonical_json(r.plan.models[0].json),
+            R"({"backbone":{"params":{"pool":{"kind":"max","size":2},"variant":"vgg16",)"
+            R"("width":1.0},"plugin":"vgg"},"data":{"dataset":{"params":{"root":"/data"},)"
+            R"("plugin":"idx"},"input":{"scale":0.00392156862745098},"on_bad_image":"skip"},)"
+            R"("head":{"params":{"dropout":0.0,"units":[512]},"plugin":"dense"},"name":"scratch",)"
+            R"("output":"auto","seed":42,"strategy":{"params":{},"plugin":"scratch"},)"
+            R"("training":{"batch_size":32,"early_stopping":{"patience":0},"epochs":10,)"
+            R"("optimizer":{"lr":0.001,"name":"rmsprop"},"schedule":{"name":"none"},)"
+            R"("steps_per_epoch":0}})");
+  EXPECT_EQ(r.plan.models[0].hash,
+            "61ddd83fccd7e55a4c33f6cd1abacb57ce4889a2c04766e8df0241fc5a0612bf");
+}
+
+// --- output ----------------------------------------------------------------------------------
+
+TEST_F(ConfigTest, SigmoidOverMoreThanTwoListedClassesIsRefused) {
+  const Resolution r = Resolve(std::string(kBase) + R"(    data: {split: {classes: [a, b, c]}}
+    output: sigmoid
+  - name: two
+    strategy: {plugin: scratch}
+    data: {split: {classes: [a, b]}}
+    output: sigmoid
+  - name: unknown_count
+    strategy: {plugin: scratch}
+    output: sigmoid
+matrix:
+  training.epochs: [1, 2]
+)");
+  EXPECT_EQ(Text(r.diagnostics),
+            "exp.yaml:11:13: error: output 'sigmoid' needs exactly 2 classes, but model 'scratch' "
+            "lists 3 in data.split.classes; use 'softmax' or 'auto'\n");
 }
 
 }  // namespace

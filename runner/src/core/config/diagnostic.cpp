@@ -19,8 +19,13 @@ std::string format_diagnostics(const std::vector<Diagnostic>& diagnostics) {
   return text;
 }
 
-void sort_diagnostics(std::vector<Diagnostic>* diagnostics) {
-  auto key = [](const Diagnostic& d) { return std::make_tuple(d.line == 0, d.line, d.column); };
+void sort_diagnostics(std::vector<Diagnostic>* diagnostics,
+                      const std::vector<std::string>& file_order) {
+  auto key = [&](const Diagnostic& d) {
+    const auto rank = static_cast<std::size_t>(
+        std::find(file_order.begin(), file_order.end(), d.file) - file_order.begin());
+    return std::make_tuple(d.line == 0, rank, d.line, d.column);
+  };
   std::stable_sort(diagnostics->begin(), diagnostics->end(),
                    [&](const Diagnostic& a, const Diagnostic& b) { return key(a) < key(b); });
   std::vector<Diagnostic> unique;

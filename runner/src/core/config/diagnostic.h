@@ -19,7 +19,10 @@ std::string format_diagnostic(const Diagnostic& diagnostic);
 // Every diagnostic on its own line, each ending with '\n'.
 std::string format_diagnostics(const std::vector<Diagnostic>& diagnostics);
 // Orders by position (problems without a line last, in their original order) and drops exact
-// duplicates, which arise when one value is checked once per model that inherits it.
-void sort_diagnostics(std::vector<Diagnostic>* diagnostics);
+// duplicates, which arise when one value is checked once per model that inherits it. Problems of
+// the files in `file_order` (an experiment file, then the files it extends) come file by file in
+// that order, before those of any other file.
+void sort_diagnostics(std::vector<Diagnostic>* diagnostics,
+                      const std::vector<std::string>& file_order = {});
 
 }  // namespace tlr::config

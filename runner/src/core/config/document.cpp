@@ -1,10 +1,12 @@
 #include "core/config/document.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
+#include "core/config/layer_merge.h"
 #include "core/config/nearest_name.h"
 #include "core/config/schema_checker.h"
 #include "core/config/yaml_to_json.h"
@@ -57,6 +59,13 @@ std::string apply_override(const std::string& text, Document* doc, const Positio
   std::vector<std::string> tokens = split(path, '.');
   const bool forced = tokens.front() == "*";
   if (forced) tokens.erase(tokens.begin());
+  if (!forced && tokens.front() == "extends") {
+    return "'extends' is read before --set applies; edit it in the file";
+  }
+  if (forced && !tokens.empty() && tokens.front() == "matrix") {
+    return "'*.matrix' comes after matrix expansion; set one model's with "
+           "models.<name>.matrix=false";
+  }
   if (!forced && tokens.size() > 1 && tokens.front() == "matrix") {
     tokens = {"matrix", path.substr(std::string("matrix.").size())};
   }
@@ -177,6 +186,115 @@ void check_models(const Document& doc, std::vector<Diagnostic>* out) {
   }
 }
 
+// An experiment file with the files it extends merged under it.
+struct Layered {
+  json root;
+  SourceMap origins;
+  std::string text;  // its text, then its bases' (see Document::text)
+};
+
+enum class ReadStatus { ok, unreadable, unusable };
+
+// The base's top-level keys with `child`'s merged over them (see load() in document.h).
+void merge_over_base(const json& child, const SourceMap& child_origins, Layered* base) {
+  base->root.erase("experiment");
+  erase_subtree(&base->origins, "/experiment");
+  for (auto it = child.begin(); it != child.end(); ++it) {
+    const std::string pointer = pointer_append("", it.key());
+    const bool deep = it.key() == "blocks" || it.key() == "defaults";
+    if (deep && it.value().is_object() && base->root.contains(it.key()) &&
+        base->root[it.key()].is_object()) {
+      merge_layer(it.value(), pointer, child_origins, &base->root[it.key()], pointer,
+                  &base->origins, Nulls::keep);
+      base->origins[pointer] = find_origin(child_origins, pointer);
+      continue;
+    }
+    base->root[it.key()] = it.value();
+    erase_subtree(&base->origins, pointer);
+    copy_subtree(child_origins, pointer, &base->origins, pointer);
+  }
+  base->origins[""] = find_origin(child_origins, "");
+}
+
+// Reads `file` and, recursively, the base its `extends` names. `chain` holds the canonical paths
+// of the files being read, outermost first, and `shown` the same as positions name them: a base
+// already in the chain is a cycle. Every problem goes to `out`.
+ReadStatus read_layered(const std::string& file, std::vector<std::string>* chain,
+                        std::vector<std::string>* shown, Layered* layered,
+                        std::vector<Diagnostic>* out) {
+  const bool is_base = chain->size() > 1;
+  std::string text;
+  if (!read_text(file, &text)) return ReadStatus::unreadable;
+  YamlJson parsed = yaml_to_json(text, file);
+  out->insert(out->end(), parsed.diagnostics.begin(), parsed.diagnostics.end());
+  if (!parsed.parsed) return ReadStatus::unusable;
+  if (!parsed.value.is_object()) {
+    std::string message =
+        parsed.value.is_null()
+            ? std::string("the file is empty; an experiment needs at least 'models'")
+            : "an experiment file must be a mapping, got " + json_type_name(parsed.value);
+    if (is_base && parsed.value.is_null()) message = "the file is empty; nothing to extend";
+    out->push_back({file, 1, 1, message});
+    return ReadStatus::unusable;
+  }
+  const json& extends = parsed.value.value("extends", json());
+  if (!extends.is_string() || extends.get<std::string>().empty()) {
+    if (is_base && parsed.value.contains("extends")) {
+      // The schema only sees the outermost file's `extends`: a base's is replaced.
+      const Position at = find_origin(parsed.origins, "/extends").value;
+      out->push_back(
+          {at.file, at.line, at.column,
+           "'extends' must name a file, got " +
+               (extends.is_string() ? std::string("an empty string") : json_type_name(extends))});
+      return ReadStatus::unusable;
+    }
+    // No base (a wrong type or an empty name in the outermost file is the schema's to report).
+    layered->root = std::move(parsed.value);
+    layered->origins = std::move(parsed.origins);
+    layered->text = std::move(text);
+    return ReadStatus::ok;
+  }
+
+  const Position at = find_origin(parsed.origins, "/extends").value;
+  const fs::path base_path = fs::path(file).parent_path() / extends.get<std::string>();
+  const std::string base = base_path.lexically_normal().string();
+  std::error_code error;
+  fs::path canonical = fs::weakly_canonical(base_path, error);
+  if (error) canonical = fs::absolute(base_path).lexically_normal();
+  shown->push_back(base);
+  const auto seen = std::find(chain->begin(), chain->end(), canonical.string());
+  if (seen != chain->end()) {
+    std::string cycle;
+    for (auto it = shown->begin() + (seen - chain->begin()); it != shown->end(); ++it) {
+      cycle += (cycle.empty() ? "" : " -> ") + *it;
+    }
+    out->push_back({at.file, at.line, at.column,
+                    "'extends' makes a cycle: " + cycle + "; remove one of these 'extends'"});
+    return ReadStatus::unusable;
+  }
+  chain->push_back(canonical.string());
+  Layered merged;
+  const ReadStatus status = read_layered(base, chain, shown, &merged, out);
+  if (status == ReadStatus::unreadable) {
+    out->push_back({at.file, at.line, at.column,
+                    "cannot read base file '" + base +
+                        "'; 'extends' names a file relative to this file's folder"});
+    return ReadStatus::unusable;
+  }
+  if (status == ReadStatus::unusable) {
+    out->push_back({at.file, at.line, at.column,
+                    "cannot extend '" + base + "': fix the errors reported in it"});
+    return ReadStatus::unusable;
+  }
+  merge_over_base(parsed.value, parsed.origins, &merged);
+  layered->root = std::move(merged.root);
+  layered->origins = std::move(merged.origins);
+  layered->text = std::move(text);
+  if (!layered->text.empty() && layered->text.back() != '\n') layered->text += '\n';
+  layered->text += "--- # extends: " + base + "\n" + merged.text;
+  return ReadStatus::ok;
+}
+
 }  // namespace
 
 Document load(const std::string& file, const std::vector<std::string>& overrides,
@@ -194,23 +312,30 @@ Document load(const std::string& file, const std::vector<std::string>& overrides
     doc.diagnostics.push_back({schema_file, 0, 0, std::string("invalid JSON: ") + e.what()});
     return doc;
   }
-  if (!read_text(file, &doc.text)) {
+  std::error_code error;
+  fs::path canonical = fs::weakly_canonical(file, error);
+  if (error) canonical = fs::absolute(file).lexically_normal();
+  std::vector<std::string> chain = {canonical.string()};
+  std::vector<std::string> shown = {file};
+  Layered layered;
+  const ReadStatus status = read_layered(file, &chain, &shown, &layered, &doc.diagnostics);
+  if (status == ReadStatus::unreadable) {
     doc.diagnostics.push_back({file, 0, 0, "cannot read file"});
     return doc;
   }
-  YamlJson parsed = yaml_to_json(doc.text, file);
-  doc.diagnostics = parsed.diagnostics;
-  if (!parsed.parsed) return doc;
-  if (!parsed.value.is_object()) {
-    doc.diagnostics.push_back(
-        {file, 1, 1,
-         parsed.value.is_null()
-             ? std::string("the file is empty; an experiment needs at least 'models'")
-             : "an experiment file must be a mapping, got " + json_type_name(parsed.value)});
+  // Problems are listed file by file: this one, then its bases (also those that failed).
+  std::vector<std::string> files = {file};
+  for (const std::string& base : shown) {
+    if (std::find(files.begin(), files.end(), base) == files.end()) files.push_back(base);
+  }
+  doc.bases.assign(files.begin() + 1, files.end());
+  if (status != ReadStatus::ok) {
+    sort_diagnostics(&doc.diagnostics, files);
     return doc;
   }
-  doc.root = std::move(parsed.value);
-  doc.origins = std::move(parsed.origins);
+  doc.text = std::move(layered.text);
+  doc.root = std::move(layered.root);
+  doc.origins = std::move(layered.origins);
 
   for (const std::string& text : overrides) {
     const Position at{"--set " + text, 0, 0};
@@ -222,17 +347,20 @@ Document load(const std::string& file, const std::vector<std::string>& overrides
   SchemaChecker checker(doc.schema, locator);
   checker.check(doc.schema, doc.root, "", "experiment", &doc.diagnostics);
   check_models(doc, &doc.diagnostics);
-  sort_diagnostics(&doc.diagnostics);
+  sort_diagnostics(&doc.diagnostics, files);
 
-  const fs::path folder = fs::path(file).parent_path();
   doc.experiment = doc.root.contains("experiment") && doc.root["experiment"].is_string()
                        ? doc.root["experiment"].get<std::string>()
                        : fs::path(file).stem().string();
   if (doc.root.contains("plugin_paths") && doc.root["plugin_paths"].is_array()) {
-    for (const json& path : doc.root["plugin_paths"]) {
-      if (!path.is_string()) continue;
-      fs::path p(path.get<std::string>());
-      if (p.is_relative()) p = folder / p;
+    const json& paths = doc.root["plugin_paths"];
+    for (std::size_t i = 0; i < paths.size(); ++i) {
+      if (!paths[i].is_string()) continue;
+      // Relative to the file that wrote it (a base's own folder); an override's to this file's.
+      std::string writer = find_origin(doc.origins, pointer_append("/plugin_paths", i)).value.file;
+      if (std::find(files.begin(), files.end(), writer) == files.end()) writer = file;
+      fs::path p(paths[i].get<std::string>());
+      if (p.is_relative()) p = fs::path(writer).parent_path() / p;
       doc.plugin_paths.push_back(fs::absolute(p).lexically_normal().string());
     }
   }

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "core/config/content_hash.h"
+#include "core/config/layer_merge.h"
 #include "core/config/nearest_name.h"
 #include "core/config/schema_checker.h"
 #include "tlr/registry.h"
@@ -18,53 +19,11 @@ using nlohmann::json;
 // A model on its way to resolution: its JSON and where each value came from.
 struct Draft {
   std::string name;
+  std::string written_name;  // `name` before matrix expansion
   json value = json::object();
   SourceMap origins;  // pointer in `value` -> origin
   Position at;        // the model's entry in the file
 };
-
-json without_nulls(const json& value) {
-  if (!value.is_object()) return value;
-  json out = json::object();
-  for (auto it = value.begin(); it != value.end(); ++it) {
-    if (!it.value().is_null()) out[it.key()] = without_nulls(it.value());
-  }
-  return out;
-}
-
-// True when `layer` must replace `current` whole instead of merging into it.
-bool replaces(const std::string& key, const json& current, const json& layer) {
-  if (key == "weights") return true;
-  return current.contains("plugin") && layer.contains("plugin") &&
-         current["plugin"] != layer["plugin"];
-}
-
-void merge(const json& layer, const std::string& layer_pointer, const SourceMap& layer_origins,
-           json* target, const std::string& target_pointer, SourceMap* target_origins,
-           const std::set<std::string>& skip = {}) {
-  for (auto it = layer.begin(); it != layer.end(); ++it) {
-    const std::string& key = it.key();
-    if (skip.count(key) > 0) continue;
-    const std::string from = pointer_append(layer_pointer, key);
-    const std::string to = pointer_append(target_pointer, key);
-    const json& value = it.value();
-    if (value.is_null()) {
-      target->erase(key);
-      erase_subtree(target_origins, to);
-      continue;
-    }
-    json* current = target->contains(key) ? &(*target)[key] : nullptr;
-    if (value.is_object() && current != nullptr && current->is_object() &&
-        !replaces(key, *current, value)) {
-      (*target_origins)[to] = find_origin(layer_origins, from);
-      merge(value, from, layer_origins, current, to, target_origins);
-      continue;
-    }
-    (*target)[key] = without_nulls(value);
-    erase_subtree(target_origins, to);
-    copy_subtree(layer_origins, from, target_origins, to);
-  }
-}
 
 // Sets `value` at the dotted `path` of `draft`, creating mappings on the way with `origin`.
 // Returns "" or why it cannot.
@@ -185,9 +144,12 @@ class Resolver {
     plan.experiment = doc_.experiment;
     plan.file = doc_.file;
     plan.text = doc_.text;
+    plan.bases = doc_.bases;
     plan.plugin_paths = doc_.plugin_paths;
+    std::vector<std::string> files = {doc_.file};
+    files.insert(files.end(), doc_.bases.begin(), doc_.bases.end());
     if (!doc_.usable || !doc_.root.contains("models") || !doc_.root["models"].is_array()) {
-      sort_diagnostics(&out->diagnostics);
+      sort_diagnostics(&out->diagnostics, files);
       return;
     }
     const json& definitions = doc_.schema.value("definitions", json::object());
@@ -208,7 +170,11 @@ class Resolver {
         continue;  // reported by load()
       }
       std::vector<Draft> drafts = {merged(models[i], pointer_append("/models", i))};
-      for (const MatrixEntry& entry : matrix) drafts = expand(drafts, entry, &out->diagnostics);
+      // `matrix: false`: one run under the model's own name (a pretraining stage that later
+      // models load by name must not be multiplied by a matrix over their settings).
+      if (models[i].value("matrix", json(true)) != json(false)) {
+        for (const MatrixEntry& entry : matrix) drafts = expand(drafts, entry, &out->diagnostics);
+      }
       for (Draft& draft : drafts) {
         if (!names.insert(draft.name).second && draft.name.find('@') != std::string::npos) {
           out->diagnostics.push_back(
@@ -218,30 +184,35 @@ class Resolver {
         plan.models.push_back(finish(&draft, &out->diagnostics));
       }
     }
-    sort_diagnostics(&out->diagnostics);
+    sort_diagnostics(&out->diagnostics, files);
   }
 
  private:
   Draft merged(const json& model, const std::string& pointer) {
     Draft draft;
     draft.name = model["name"].get<std::string>();
+    draft.written_name = draft.name;
     const Origin here = find_origin(doc_.origins, pointer);
     draft.at = here.value;
     draft.origins[""] = here;
     const json& root = doc_.root;
     if (root.contains("defaults") && root["defaults"].is_object()) {
-      merge(root["defaults"], "/defaults", doc_.origins, &draft.value, "", &draft.origins);
+      merge_layer(root["defaults"], "/defaults", doc_.origins, &draft.value, "", &draft.origins,
+                  Nulls::remove);
     }
     if (model.contains("use") && model["use"].is_array()) {
       for (const json& block : model["use"]) {
         if (!block.is_string() || !root.contains("blocks") || !root["blocks"].is_object()) continue;
         const std::string name = block.get<std::string>();
         if (!root["blocks"].contains(name) || !root["blocks"][name].is_object()) continue;
-        merge(root["blocks"][name], pointer_append("/blocks", name), doc_.origins, &draft.value, "",
-              &draft.origins);
+        merge_layer(root["blocks"][name], pointer_append("/blocks", name), doc_.origins,
+                    &draft.value, "", &draft.origins, Nulls::remove);
       }
     }
-    merge(model, pointer, doc_.origins, &draft.value, "", &draft.origins, {"use"});
+    // `use` names the layers above; `matrix` decides expansion (run()). Neither is part of the
+    // resolved model, so a model's content hash does not depend on them.
+    merge_layer(model, pointer, doc_.origins, &draft.value, "", &draft.origins, Nulls::remove,
+                {"use", "matrix"});
     return draft;
   }
 
@@ -300,7 +271,29 @@ class Resolver {
     } else {
       checker.check(model_schema_, m, "", "model", out);
     }
+    check_output(*draft, out);
     return {draft->name, m, content_hash(m)};
+  }
+
+  // A sigmoid output over more than 2 classes fails at run time (engine/train/output_mode.h).
+  // When the split lists its classes the count is known here; otherwise only the dataset knows it
+  // and the run-time check stays the only one.
+  static void check_output(const Draft& draft, std::vector<Diagnostic>* out) {
+    const json& m = draft.value;
+    if (m.value("output", json()) != json("sigmoid")) return;
+    const json* classes = &m;
+    for (const char* key : {"data", "split", "classes"}) {
+      if (!classes->is_object() || !classes->contains(key)) return;
+      classes = &(*classes)[key];
+    }
+    if (!classes->is_array() || classes->size() <= 2) return;
+    // Named as written: matrix copies of one model report one problem (equal lines are merged).
+    const std::string& model = draft.written_name;
+    const Origin o = find_origin(draft.origins, "/output");
+    out->push_back({o.value.file, o.value.line, o.value.column,
+                    "output 'sigmoid' needs exactly 2 classes, but model '" + model + "' lists " +
+                        std::to_string(classes->size()) +
+                        " in data.split.classes; use 'softmax' or 'auto'"});
   }
 
   void check_component(const ComponentSlot& slot, Draft* draft, const Locator& locator,
@@ -386,6 +379,7 @@ std::string plan_to_text(const Plan& plan) {
   std::string text = "experiment " + plan.experiment + " (" + plan.file +
                      "): " + std::to_string(plan.models.size()) +
                      (plan.models.size() == 1 ? " model\n" : " models\n");
+  for (const std::string& base : plan.bases) text += "extends " + base + "\n";
   for (const std::string& path : plan.plugin_paths) text += "plugin path " + path + "\n";
   for (const ResolvedModel& model : plan.models) {
     text += "\nmodel " + model.name + "  " + model.hash.substr(0, 12) + "\n";

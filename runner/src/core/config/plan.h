@@ -1,14 +1,16 @@
 // Step two of reading an experiment: every model fully expanded. For one model: `defaults` <-
 // each block of `use`, in order <- the model's own keys (document overrides already applied);
-// then one copy per `matrix` value; then `*.PATH=VALUE` overrides; then the top-level seed, the
-// core defaults of experiment.schema.json and each plugin's schema defaults. The result is checked
-// against the core schema and each plugin's params schema, with every problem reported where the
-// offending value was written (the model, a block, defaults, the matrix or an override).
+// then one copy per `matrix` value (unless the model says `matrix: false`); then `*.PATH=VALUE`
+// overrides; then the top-level seed, the core defaults of experiment.schema.json and each plugin's
+// schema defaults. The result is checked against the core schema and each plugin's params schema,
+// with every problem reported where the offending value was written (the model, a block, defaults,
+// the matrix or an override).
 //
-// Merge rules: mappings merge key by key; anything else (lists, scalars) replaces. A null removes
-// the key (`augmenter: null`: no augmentation). A component mapping naming another `plugin` than
-// the one it overrides replaces it whole (its params and weights belong to the old plugin), and so
-// does `weights`.
+// Merge rules (layer_merge.h): mappings merge key by key; anything else (lists, scalars)
+// replaces. A null removes the key (`augmenter: null`: no augmentation). A component mapping
+// naming another `plugin` than the one it overrides replaces it whole (its params and weights
+// belong to the old plugin), and so does `weights`. A model's `use` and `matrix` only steer
+// resolution and are not in the resolved model (nor in its hash).
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -33,7 +35,8 @@ struct ResolvedModel {
 struct Plan {
   std::string experiment;
   std::string file;
-  std::string text;                       // the YAML as read
+  std::string text;                       // the YAML as read, bases included (Document::text)
+  std::vector<std::string> bases;         // the files `extends` pulled in, nearest first
   std::vector<std::string> plugin_paths;  // absolute
   std::vector<ResolvedModel> models;      // file order; matrix copies next to each other
 };
@@ -48,7 +51,8 @@ struct Resolution {
 // plugins are not checked and params get no defaults.
 Resolution resolve(const Document& document, const Registry* registry);
 
-// For --dry-run: each model's name, first 12 hex digits of its hash and its expanded JSON.
+// For --dry-run: the files extended, then each model's name, first 12 hex digits of its hash and
+// its expanded JSON.
 std::string plan_to_text(const Plan& plan);
 
 }  // namespace tlr::config
