@@ -135,18 +135,34 @@ TEST_F(StrategyTest, FeatureExtractionNamesTheBlocksOfAnUnknownCut) {
   }
 }
 
-TEST_F(StrategyTest, FrozenTrainsOnlyTheHeadWithTheBackboneInsideTheModel) {
+TEST_F(StrategyTest, FrozenTrainsOnlyTheHeadOnAugmentedImagesThroughTheFrozenBackbone) {
   auto strategy = make("frozen", Params());
   FakeCell cell{Params()};
   const auto before = state_of(*cell.the_backbone());
   strategy->run(cell);
   ASSERT_EQ(cell.fit_calls.size(), 1u);
-  EXPECT_TRUE(cell.fit_calls[0].had_backbone);
-  EXPECT_TRUE(changed(before, cell.fit_calls[0].backbone_after).empty());  // BN stats included
+  // The head trains on features: the train images (augmented) pass through the frozen backbone
+  // batch by batch, validation features come from the cache.
+  EXPECT_FALSE(cell.fit_calls[0].had_backbone);
   EXPECT_EQ(cell.fit_calls[0].group_names, (std::vector<std::string>{"head"}));
-  EXPECT_EQ(cell.image_calls.front(), std::make_pair(Split::train, true));
-  EXPECT_TRUE(cell.feature_splits.empty());
+  EXPECT_EQ(cell.image_calls, (std::vector<std::pair<Split, bool>>{{Split::train, true},
+                                                                   {Split::test, false}}));
+  EXPECT_EQ(cell.feature_splits, (std::vector<Split>{Split::val}));
+  EXPECT_TRUE(changed(before, state_of(*cell.the_backbone())).empty());  // BN stats included
+  EXPECT_EQ(cell.fit_calls[0].result.epochs, 2);
   EXPECT_EQ(cell.evaluations, 1);
+}
+
+TEST_F(StrategyTest, FrozenAndFineTuneCutAfterANamedBlock) {
+  for (const std::string name : {"frozen", "fine_tune"}) {
+    auto strategy = make(name, Params::from_json(name == "frozen"
+                                                     ? R"({"cut_after": "block1"})"
+                                                     : R"({"cut_after": "block1", "from": "block1"})"));
+    FakeCell cell{Params()};
+    strategy->run(cell);
+    EXPECT_EQ(cell.head_in_shape, (std::vector<std::int64_t>{4, 4, 4})) << name;
+    EXPECT_EQ(cell.the_backbone()->blocks(), (std::vector<std::string>{"block1_conv1"})) << name;
+  }
 }
 
 TEST_F(StrategyTest, FineTuneTrainsOnlyTheBlocksFromTheNamedOneOn) {

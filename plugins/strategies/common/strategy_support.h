@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "tlr/sdk.h"
@@ -75,6 +76,36 @@ inline std::size_t find_block(const std::vector<std::string>& blocks, const std:
   if (nearest) message += "; did you mean '" + *nearest + "'?";
   throw Error(message + " (blocks: " + join(blocks) + ")");
 }
+
+// Applies a strategy's `cut_after` parameter: keeps the backbone's blocks up to the one named (a
+// name, or a prefix meaning its last block); an empty name keeps every block.
+inline void cut_backbone(Backbone& backbone, const std::string& cut_after, const std::string& where) {
+  if (cut_after.empty()) return;
+  const std::vector<std::string> blocks = backbone.blocks();
+  backbone.cut_after(blocks[find_block(blocks, cut_after, where, true)]);
+}
+
+// The batches of a split passed through a frozen backbone in inference mode, batch by batch: what
+// a head trains on when its inputs change every epoch (augmented images), so they cannot be
+// cached like Cell::features. The backbone must be frozen and in eval mode.
+class FrozenFeatureBatches : public Batches {
+ public:
+  FrozenFeatureBatches(std::shared_ptr<Batches> images, std::shared_ptr<Backbone> backbone)
+      : images_(std::move(images)), backbone_(std::move(backbone)) {}
+  std::size_t samples() const override { return images_->samples(); }
+  void start_epoch(int epoch) override { images_->start_epoch(epoch); }
+  bool next(torch::Tensor& inputs, torch::Tensor& labels) override {
+    torch::Tensor images;
+    if (!images_->next(images, labels)) return false;
+    torch::NoGradGuard no_grad;
+    inputs = backbone_->forward(images);
+    return true;
+  }
+
+ private:
+  std::shared_ptr<Batches> images_;
+  std::shared_ptr<Backbone> backbone_;
+};
 
 // The backbone's output shape for the cell's images.
 inline std::vector<std::int64_t> features_shape(Cell& cell, Backbone& backbone) {

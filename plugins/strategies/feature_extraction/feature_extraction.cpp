@@ -23,11 +23,7 @@ class FeatureExtraction : public tlr::Strategy {
   void run(tlr::Cell& cell) override {
     using namespace tlr::strategies;
     std::shared_ptr<tlr::Backbone> backbone = cell.backbone();
-    if (!cut_after_.empty()) {
-      const auto blocks = backbone->blocks();
-      backbone->cut_after(
-          blocks[find_block(blocks, cut_after_, "feature_extraction.cut_after", true)]);
-    }
+    cut_backbone(*backbone, cut_after_, "feature_extraction.cut_after");
     set_trainable(*backbone, false);
     backbone->eval();
     auto head = cell.make_head(features_shape(cell, *backbone));

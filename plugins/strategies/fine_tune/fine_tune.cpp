@@ -27,7 +27,10 @@ constexpr const char* kSchema = R"json({
       "description": "frozen: BatchNorm of frozen blocks keeps inference mode; train: all update"},
     "augment": {
       "type": "boolean", "default": true,
-      "description": "apply the model's augmenter (if it has one) to the train split"}
+      "description": "apply the model's augmenter (if it has one) to the train split"},
+    "cut_after": {
+      "type": "string", "default": "",
+      "description": "last block kept (a name, or a prefix: its last block); empty: every block"}
   }
 })json";
 
@@ -39,7 +42,8 @@ class FineTune : public tlr::Strategy {
         warmup_epochs_(params.integer("warmup_epochs", 0)),
         lr_scale_(params.number("backbone_lr_scale", 1.0)),
         batchnorm_(params.string("batchnorm", "frozen")),
-        augment_(params.boolean("augment", true)) {
+        augment_(params.boolean("augment", true)),
+        cut_after_(params.string("cut_after", "")) {
     if (from_.empty() == (last_blocks_ == 0)) {
       throw tlr::Error(
           "fine_tune: give exactly one of 'from' (the first block to train) and 'last_blocks'");
@@ -56,6 +60,7 @@ class FineTune : public tlr::Strategy {
   void run(tlr::Cell& cell) override {
     using namespace tlr::strategies;
     std::shared_ptr<tlr::Backbone> backbone = cell.backbone();
+    cut_backbone(*backbone, cut_after_, "fine_tune.cut_after");
     const std::vector<std::string> blocks = backbone->blocks();
     const std::size_t first = first_trained_block(blocks);
 
@@ -114,6 +119,7 @@ class FineTune : public tlr::Strategy {
   double lr_scale_;
   std::string batchnorm_;
   bool augment_;
+  std::string cut_after_;
 };
 
 void register_components(tlr::Registry& registry) {

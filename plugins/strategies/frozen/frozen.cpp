@@ -1,5 +1,10 @@
 // frozen: the backbone stays inside the model with every parameter frozen (BatchNorm layers in
 // inference mode) and only the head trains, on augmented images (seed 000 model 4).
+//
+// What a frozen backbone allows: the validation and test images are never augmented, so their
+// features are the same every epoch and come from the runner's feature cache (computed once);
+// the augmented training images go through the backbone batch by batch without autograd. The
+// model saved at the end is the whole classifier, backbone and head.
 #include "common/strategy_support.h"
 
 namespace {
@@ -9,32 +14,45 @@ constexpr const char* kSchema = R"json({
   "additionalProperties": false,
   "properties": {
     "augment": {"type": "boolean", "default": true,
-                "description": "apply the model's augmenter (if it has one) to the train split"}
+                "description": "apply the model's augmenter (if it has one) to the train split"},
+    "cut_after": {
+      "type": "string", "default": "",
+      "description": "last block kept (a name, or a prefix: its last block); empty: every block"}
   }
 })json";
 
 class Frozen : public tlr::Strategy {
  public:
-  explicit Frozen(const tlr::Params& params) : augment_(params.boolean("augment", true)) {}
+  explicit Frozen(const tlr::Params& params)
+      : augment_(params.boolean("augment", true)), cut_after_(params.string("cut_after", "")) {}
 
   void run(tlr::Cell& cell) override {
     using namespace tlr::strategies;
     std::shared_ptr<tlr::Backbone> backbone = cell.backbone();
+    cut_backbone(*backbone, cut_after_, "frozen.cut_after");
     set_trainable(*backbone, false);
+    backbone->eval();
     auto head = cell.make_head(features_shape(cell, *backbone));
     set_trainable(*head, true);
+
+    // The head trains on features: computed per batch for the (augmented) train split, cached
+    // for validation. It shares its modules with `model`, so the best weights fit() keeps are
+    // the model's.
+    auto head_only = std::make_shared<tlr::Classifier>(nullptr, head);
+    FrozenFeatureBatches train(cell.images(tlr::Split::train, augment_), backbone);
+    auto val = cell.features(tlr::Split::val, *backbone);
+    std::vector<tlr::ParamGroup> groups{{"head", head->parameters(), cell.learning_rate()}};
+    cell.fit(*head_only, groups, train, *val);
+
     auto model = std::make_shared<tlr::Classifier>(backbone, head);
     model->freeze_batchnorm = true;
-    auto train = cell.images(tlr::Split::train, augment_);
-    auto val = cell.images(tlr::Split::val, false);
-    std::vector<tlr::ParamGroup> groups{{"head", head->parameters(), cell.learning_rate()}};
-    cell.fit(*model, groups, *train, *val);
     auto test = cell.images(tlr::Split::test, false);
     cell.evaluate(*model, *test);
   }
 
  private:
   bool augment_;
+  std::string cut_after_;
 };
 
 void register_components(tlr::Registry& registry) {
