@@ -24,7 +24,8 @@ TEST(TrainingSettings, ParsesEveryBlock) {
   const TrainingSettings s = TrainingSettings::parse(Params::from_json(R"({
     "batch_size": 20, "epochs": 5, "steps_per_epoch": 100,
     "optimizer": {"name": "adam", "lr": 0.0002, "betas": [0.8, 0.99], "weight_decay": 0.01},
-    "schedule": {"name": "plateau", "factor": 0.01, "patience": 3, "min_lr": 1e-5},
+    "schedule": {"name": "plateau", "factor": 0.01, "patience": 3, "min_lr": 1e-5,
+                 "monitor": "val_acc"},
     "early_stopping": {"patience": 4, "min_delta": 0.001, "monitor": "val_acc"}})"));
   EXPECT_EQ(s.batch_size, 20);
   EXPECT_EQ(s.epochs, 5);
@@ -35,6 +36,7 @@ TEST(TrainingSettings, ParsesEveryBlock) {
   EXPECT_DOUBLE_EQ(s.optimizer.beta2, 0.99);
   EXPECT_DOUBLE_EQ(s.optimizer.weight_decay, 0.01);
   EXPECT_EQ(s.schedule.name, "plateau");
+  EXPECT_EQ(s.schedule.monitor, "val_acc");
   EXPECT_DOUBLE_EQ(s.schedule.factor, 0.01);
   EXPECT_EQ(s.schedule.patience, 3);
   EXPECT_DOUBLE_EQ(s.schedule.min_lr, 1e-5);

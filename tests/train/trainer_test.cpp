@@ -237,10 +237,27 @@ TEST(LrSchedule, PlateauMultipliesByFactorAfterPatience) {
   const std::vector<double> losses = {1.0, 0.9, 0.95, 0.95, 0.95, 0.95, 0.8, 0.85, 0.85};
   std::vector<double> head;
   for (std::size_t i = 0; i < losses.size(); ++i) {
-    head.push_back(schedule.step(static_cast<int>(i) + 1, losses[i])[0]);
+    head.push_back(schedule.step(static_cast<int>(i) + 1, losses[i], 0.5)[0]);
   }
   EXPECT_EQ(head, (std::vector<double>{0.1, 0.1, 0.1, 0.05, 0.05, 0.025, 0.025, 0.025, 0.02}));
   EXPECT_DOUBLE_EQ(schedule.current()[1], 0.01);  // already below min_lr: left alone
+}
+
+TEST(LrSchedule, PlateauOnValAccuracyWaitsForItToRise) {
+  ScheduleSettings s;
+  s.name = "plateau";
+  s.monitor = "val_acc";
+  s.factor = 0.5;
+  s.patience = 2;
+  s.min_delta = 0.01;
+  LrSchedule schedule(s, {0.1}, 10);
+  // Rising accuracy is progress whatever the loss does; +0.005 is below min_delta.
+  const std::vector<double> accuracies = {0.5, 0.6, 0.6, 0.605, 0.7, 0.7, 0.69};
+  std::vector<double> lr;
+  for (std::size_t i = 0; i < accuracies.size(); ++i) {
+    lr.push_back(schedule.step(static_cast<int>(i) + 1, 1.0 + i, accuracies[i])[0]);
+  }
+  EXPECT_EQ(lr, (std::vector<double>{0.1, 0.1, 0.1, 0.05, 0.05, 0.05, 0.025}));
 }
 
 TEST(LrSchedule, StepAndCosine) {
@@ -249,16 +266,16 @@ TEST(LrSchedule, StepAndCosine) {
   step.step_size = 2;
   step.gamma = 0.1;
   LrSchedule s(step, {1.0}, 10);
-  EXPECT_DOUBLE_EQ(s.step(1, 0)[0], 1.0);
-  EXPECT_DOUBLE_EQ(s.step(2, 0)[0], 0.1);
-  EXPECT_NEAR(s.step(4, 0)[0], 0.01, 1e-15);
+  EXPECT_DOUBLE_EQ(s.step(1, 0, 0)[0], 1.0);
+  EXPECT_DOUBLE_EQ(s.step(2, 0, 0)[0], 0.1);
+  EXPECT_NEAR(s.step(4, 0, 0)[0], 0.01, 1e-15);
 
   ScheduleSettings cosine;
   cosine.name = "cosine";
   LrSchedule c(cosine, {1.0}, 4);
   EXPECT_DOUBLE_EQ(c.current()[0], 1.0);
-  EXPECT_NEAR(c.step(2, 0)[0], 0.5, 1e-12);
-  EXPECT_NEAR(c.step(4, 0)[0], 0.0, 1e-12);
+  EXPECT_NEAR(c.step(2, 0, 0)[0], 0.5, 1e-12);
+  EXPECT_NEAR(c.step(4, 0, 0)[0], 0.0, 1e-12);
 }
 
 TEST_F(TrainerTest, PlateauScheduleLowersTheLrOfTheNextEpochs) {

@@ -11,13 +11,14 @@ LrSchedule::LrSchedule(const ScheduleSettings& settings, std::vector<double> bas
       base_(std::move(base)),
       current_(base_),
       epochs_(std::max(epochs, 1)),
-      best_loss_(std::numeric_limits<double>::infinity()) {}
+      best_(std::numeric_limits<double>::infinity()) {}
 
-const std::vector<double>& LrSchedule::step(int epoch, double val_loss) {
+const std::vector<double>& LrSchedule::step(int epoch, double val_loss, double val_acc) {
   const std::string& name = settings_.name;
   if (name == "plateau") {
-    if (val_loss < best_loss_ - settings_.min_delta) {
-      best_loss_ = val_loss;
+    const double value = settings_.monitor == "val_acc" ? -val_acc : val_loss;
+    if (value < best_ - settings_.min_delta) {
+      best_ = value;
       wait_ = 0;
     } else if (++wait_ >= settings_.patience) {
       for (double& lr : current_) {

@@ -80,6 +80,7 @@ TrainingSettings TrainingSettings::parse(const Params& training) {
   c.patience = count(sched, "schedule.", "patience", c.patience, 0);
   c.min_delta = positive(sched, "schedule.", "min_delta", c.min_delta, true);
   c.min_lr = positive(sched, "schedule.", "min_lr", c.min_lr, true);
+  c.monitor = one_of(sched, "schedule.", "monitor", c.monitor, {"val_loss", "val_acc"});
   c.step_size = count(sched, "schedule.", "step_size", c.step_size, 1);
   c.gamma = positive(sched, "schedule.", "gamma", c.gamma, false);
 

@@ -25,7 +25,8 @@ struct ScheduleSettings {
   std::string name = "none";  // none | plateau | step | cosine
   double factor = 0.1;        // plateau: lr *= factor after `patience` epochs without improvement
   int patience = 10;          // plateau (Keras ReduceLROnPlateau defaults)
-  double min_delta = 1e-4;    // plateau: a smaller val_loss decrease is no improvement
+  double min_delta = 1e-4;    // plateau: a smaller change of the monitored value is no improvement
+  std::string monitor = "val_loss";  // plateau: val_loss (lower is better) | val_acc (higher)
   double min_lr = 0;          // plateau and cosine: the floor
   int step_size = 10;         // step: lr *= gamma every step_size epochs
   double gamma = 0.1;         // step

@@ -240,7 +240,7 @@ FitResult Trainer::fit(Classifier& model, const std::vector<ParamGroup>& groups,
       best.take(model);
     }
     if (callbacks_.on_epoch) callbacks_.on_epoch(record);
-    schedule.step(epoch, record.val_loss);
+    schedule.step(epoch, record.val_loss, record.val_acc);
 
     if (stop.patience > 0) {
       const double current = stop_on_loss ? record.val_loss : record.val_acc;
