@@ -1,22 +1,32 @@
-// Images per second of the data pipeline on realistic photos: N synthetic 500 × 375 JPEGs
-// (gradients, noise, shapes; quality 90), decoded, resized to 150 × 150, augmented with the
-// seed-000 keras_image settings (rotation 50, shifts 0.2, shear 0.2, zoom 0.3, horizontal flip)
-// and turned into float C × H × W, with T threads.
+// Images per second of the data pipeline the runner runs, on realistic photos: N synthetic
+// 500 × 375 JPEGs (gradients, noise, shapes; quality 90) in an image_folder layout (cat/, dog/),
+// read by the bundled image_folder plugin and augmented by the bundled keras_image plugin (the
+// seed-000 settings: rotation 50, shifts 0.2, shear 0.2, zoom 0.3, horizontal flip), both loaded
+// as the runner loads them, through the runner's loader (SplitImages, then ImageBatches: float
+// C × H × W batches of 30) at 150 × 150 with T threads (OpenCV's own pool set to 1 thread, so T is
+// all the parallelism, as T DataLoader workers are on the Python side).
 //
 //   bench_data_pipeline [--images N] [--threads T] [--dir PATH] [--keep]
 //
-// Prints two lines bench/run.sh reads:
-//   cold_images_per_s   decode + resize + augment + to float, every image every time (what a
-//                       Python pipeline does every epoch)
-//   cold_half_decode_images_per_s  the same with libjpeg's half-size decode
-//   epoch_images_per_s  an ImageBatches epoch from the decoded-and-resized split (what the
-//                       trainer sees after the first epoch)
-#include <atomic>
+// Prints (bench/run.sh reads the *_per_s lines):
+//   stage_ms ...         one thread, milliseconds per image of each stage
+//   cold_images_per_s    the first epoch of a run: the split decoded with
+//                        Dataset::image_at_least(150 × 150) (image_folder decodes each JPEG at
+//                        1/2 scale with libjpeg's DCT scaling, 250 × 188, still >= 150 × 150),
+//                        area-shrunk to 150 × 150, the image cache file written, then one
+//                        augmented epoch of batches. Every image decoded, resized and augmented
+//                        once: the work a torchvision pipeline does every epoch.
+//   cold_full_decode_images_per_s  the same through a dataset that ignores the size hint (the
+//                        SDK's default image_at_least: a full-size decode)
+//   epoch_images_per_s   an augmented epoch from the decoded split (every epoch after the first)
+#include <unistd.h>
+
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
 #include <memory>
+#include <opencv2/core/utility.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <random>
@@ -24,27 +34,22 @@
 #include <thread>
 #include <vector>
 
+#include "core/plugins/loader.h"
 #include "engine/data/image_batches.h"
-#include "engine/data/sampling.h"
-#include "keras_image/keras_transform.h"
+#include "engine/data/split_images.h"
 #include "tlr/error.h"
+#include "tlr/params.h"
+#include "tlr/registry.h"
 
 namespace {
 
 namespace fs = std::filesystem;
-namespace ki = tlr::keras_image;
 
-ki::Settings seed000() {
-  ki::Settings s;
-  s.rotation_range = 50;
-  s.width_shift_range = 0.2;
-  s.height_shift_range = 0.2;
-  s.shear_range = 0.2;
-  s.zoom_lo = 0.7;
-  s.zoom_hi = 1.3;
-  s.horizontal_flip = true;
-  return s;
-}
+constexpr int kSide = 150;
+
+constexpr const char* kSeed000 =
+    R"({"rotation_range": 50, "width_shift_range": 0.2, "height_shift_range": 0.2,
+        "shear_range": 0.2, "zoom_range": 0.3, "horizontal_flip": true, "fill_mode": "nearest"})";
 
 // A photo-like picture: two-axis colour gradient, filled ellipses and rectangles, sensor noise.
 cv::Mat synthetic_photo(int index) {
@@ -82,102 +87,95 @@ cv::Mat synthetic_photo(int index) {
   return img;
 }
 
-class JpegFolder : public tlr::Dataset {
+// A dataset that ignores the size hint: every call of Dataset::image_at_least falls back to the
+// SDK's default, image(i), a full-size decode by the wrapped plugin.
+class IgnoresHint final : public tlr::Dataset {
  public:
-  explicit JpegFolder(std::vector<std::string> files) : files_(std::move(files)) {}
-  std::vector<std::string> classes() const override { return {"cat", "dog"}; }
-  std::size_t size() const override { return files_.size(); }
-  int label(std::size_t i) const override { return static_cast<int>(i % 2); }
-  cv::Mat image(std::size_t i) const override {
-    cv::Mat bgr = cv::imread(files_[i], cv::IMREAD_COLOR);
-    if (bgr.empty()) throw tlr::DataError(files_[i], "cannot decode image");
-    cv::cvtColor(bgr, bgr, cv::COLOR_BGR2RGB);
-    return bgr;
-  }
-  std::string id(std::size_t i) const override { return files_[i]; }
-  std::string fingerprint() const override { return "bench:" + std::to_string(files_.size()); }
+  explicit IgnoresHint(const tlr::Dataset& inner) : inner_(inner) {}
+  std::vector<std::string> classes() const override { return inner_.classes(); }
+  std::size_t size() const override { return inner_.size(); }
+  int label(std::size_t i) const override { return inner_.label(i); }
+  cv::Mat image(std::size_t i) const override { return inner_.image(i); }
+  std::string id(std::size_t i) const override { return inner_.id(i); }
+  std::string fingerprint() const override { return inner_.fingerprint() + "|full decode"; }
 
  private:
-  std::vector<std::string> files_;
-};
-
-class KerasAugmenter : public tlr::Augmenter {
- public:
-  cv::Mat apply(const cv::Mat& image, std::mt19937_64& rng) const override {
-    return ki::apply(image, ki::draw(settings_, image.rows, image.cols, rng), settings_);
-  }
-
- private:
-  ki::Settings settings_ = seed000();
+  const tlr::Dataset& inner_;
 };
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-// Decode + resize + augment + float CHW for every file, `threads` threads; returns images/s.
-// `reduced`: let libjpeg decode at half size (DCT scaling; still >= 150 × 150 here), as a dataset
-// plugin could when it knows the input size.
-double cold_pass(const std::vector<std::string>& files, int threads, std::uint64_t epoch,
-                 bool reduced = false) {
-  const ki::Settings settings = seed000();
-  std::atomic<std::size_t> next{0};
-  auto work = [&]() {
-    std::vector<float> chw(3 * 150 * 150);
-    for (std::size_t i = next++; i < files.size(); i = next++) {
-      cv::Mat bgr = cv::imread(files[i], reduced ? cv::IMREAD_REDUCED_COLOR_2 : cv::IMREAD_COLOR);
-      cv::Mat rgb, small;
-      cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
-      tlr::resize_to_input(rgb, small, 150, 150);
-      std::mt19937_64 rng(tlr::sample_seed(1, static_cast<std::int64_t>(epoch), i));
-      const cv::Mat out = ki::apply(small, ki::draw(settings, 150, 150, rng), settings);
-      for (int r = 0; r < 150; ++r) {
-        const auto* row = out.ptr<cv::Vec3b>(r);
-        for (int c = 0; c < 150; ++c) {
-          for (int ch = 0; ch < 3; ++ch) chw[ch * 22500 + r * 150 + c] = row[c][ch] / 255.0f;
-        }
-      }
-    }
-  };
+tlr::InputSpec input_150() {
+  tlr::InputSpec input;
+  input.height = input.width = kSide;
+  input.scale = 1.0 / 255;
+  return input;
+}
+
+tlr::BatchOptions batch_options(int threads) {
+  tlr::BatchOptions options;  // as DataSource::batches sets them for a training split
+  options.batch_size = 30;
+  options.shuffle = true;
+  options.seed = 1;
+  options.workers = threads;
+  return options;
+}
+
+// Every image of one augmented epoch; returns how many.
+std::size_t drain(tlr::ImageBatches& batches, int epoch) {
+  batches.start_epoch(epoch);
+  torch::Tensor x, y;
+  std::size_t seen = 0;
+  while (batches.next(x, y)) seen += static_cast<std::size_t>(x.size(0));
+  return seen;
+}
+
+// The first epoch of a run, as the runner does it: decode the split into a fresh image cache
+// (file written to `cache_dir`), then one augmented epoch of batches. Returns images/s.
+double cold_epoch(const tlr::Dataset& dataset, const std::vector<std::size_t>& indices,
+                  const tlr::Augmenter& augmenter, int threads, const std::string& cache_dir,
+                  int epoch) {
+  std::error_code ec;
+  fs::remove_all(cache_dir, ec);
   const auto start = std::chrono::steady_clock::now();
-  std::vector<std::thread> pool;
-  for (int t = 1; t < threads; ++t) pool.emplace_back(work);
-  work();
-  for (std::thread& t : pool) t.join();
-  return files.size() / seconds_since(start);
+  tlr::SplitImagesOptions decode;
+  decode.cache_dir = cache_dir;
+  decode.workers = threads;
+  const auto images = tlr::SplitImages::load(dataset, indices, 3, kSide, kSide, decode);
+  if (images->from_disk() || images->size() != indices.size()) {
+    throw std::runtime_error("the split was not decoded in full");
+  }
+  tlr::ImageBatches batches(dataset, indices, {}, input_150(), &augmenter, batch_options(threads),
+                            images);
+  const std::size_t seen = drain(batches, epoch);
+  return seen / seconds_since(start);
 }
 
 // Milliseconds per image of each stage, one thread.
-void print_stages(const std::vector<std::string>& files) {
-  const ki::Settings settings = seed000();
-  double decode = 0, resize = 0, augment = 0, to_float = 0;
-  std::vector<float> chw(3 * 150 * 150);
-  const std::size_t n = std::min<std::size_t>(files.size(), 200);
+void print_stages(const tlr::Dataset& dataset, const tlr::Augmenter& augmenter) {
+  double full = 0, hinted = 0, resize = 0, augment = 0;
+  const std::size_t n = std::min<std::size_t>(dataset.size(), 100);
   for (std::size_t i = 0; i < n; ++i) {
     auto t0 = std::chrono::steady_clock::now();
-    cv::Mat bgr = cv::imread(files[i], cv::IMREAD_COLOR);
-    cv::Mat rgb, small;
-    cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
-    decode += seconds_since(t0);
+    const cv::Mat whole = dataset.image(i);
+    full += seconds_since(t0);
     t0 = std::chrono::steady_clock::now();
-    tlr::resize_to_input(rgb, small, 150, 150);
+    const cv::Mat decoded = dataset.image_at_least(i, cv::Size(kSide, kSide));
+    hinted += seconds_since(t0);
+    t0 = std::chrono::steady_clock::now();
+    cv::Mat small;
+    tlr::resize_to_input(decoded, small, kSide, kSide);
     resize += seconds_since(t0);
     t0 = std::chrono::steady_clock::now();
     std::mt19937_64 rng(i);
-    const cv::Mat out = ki::apply(small, ki::draw(settings, 150, 150, rng), settings);
+    const cv::Mat out = augmenter.apply(small, rng);
     augment += seconds_since(t0);
-    t0 = std::chrono::steady_clock::now();
-    for (int r = 0; r < 150; ++r) {
-      const auto* row = out.ptr<cv::Vec3b>(r);
-      for (int c = 0; c < 150; ++c) {
-        for (int ch = 0; ch < 3; ++ch) chw[ch * 22500 + r * 150 + c] = row[c][ch] / 255.0f;
-      }
-    }
-    to_float += seconds_since(t0);
   }
   const double k = 1000.0 / n;
-  std::printf("stage_ms decode+rgb %.3f resize %.3f augment %.3f to_float %.3f\n", decode * k,
-              resize * k, augment * k, to_float * k);
+  std::printf("stage_ms decode_full %.3f decode_hinted %.3f resize %.3f augment %.3f\n", full * k,
+              hinted * k, resize * k, augment * k);
 }
 
 }  // namespace
@@ -203,56 +201,80 @@ int main(int argc, char** argv) {
     }
   }
   if (dir.empty()) dir = (fs::temp_directory_path() / "tlr_bench_images").string();
-  fs::create_directories(dir);
+  const std::string cache_dir =
+      (fs::temp_directory_path() / ("tlr_bench_cache_" + std::to_string(::getpid()))).string();
 
-  std::vector<std::string> files;
   for (int i = 0; i < images; ++i) {
     char name[32];
     std::snprintf(name, sizeof name, "img%05d.jpg", i);
-    const std::string path = (fs::path(dir) / name).string();
-    if (!fs::exists(path)) cv::imwrite(path, synthetic_photo(i), {cv::IMWRITE_JPEG_QUALITY, 90});
-    files.push_back(path);
+    const fs::path path = fs::path(dir) / (i % 2 == 0 ? "cat" : "dog") / name;
+    fs::create_directories(path.parent_path());
+    if (!fs::exists(path)) {
+      cv::imwrite(path.string(), synthetic_photo(i), {cv::IMWRITE_JPEG_QUALITY, 90});
+    }
   }
   cv::setNumThreads(1);  // parallelism comes from our threads only, as in the Python pipeline
 
-  print_stages(files);
-  cold_pass(files, threads, 0);  // warm the page cache and the allocator
-  double cold = 0;
-  for (int rep = 1; rep <= 3; ++rep) cold = std::max(cold, cold_pass(files, threads, rep));
-  double reduced = 0;
-  for (int rep = 1; rep <= 3; ++rep) {
-    reduced = std::max(reduced, cold_pass(files, threads, rep, true));
-  }
+  try {
+    // The bundled plugins, loaded and checked as the runner loads them.
+    tlr::Registry registry;
+    tlr::PluginLoader loader(registry);
+    for (const char* library :
+         {"libtlr_dataset_image_folder.so", "libtlr_augmenter_keras_image.so"}) {
+      if (!loader.load_file(std::string(TLR_PLUGIN_DIR) + "/" + library)) {
+        std::fprintf(stderr, "%s\n", loader.problems_text().c_str());
+        return 1;
+      }
+    }
+    const tlr::Context context;
+    const auto dataset = registry.make_dataset(
+        "image_folder", tlr::Params::from_json(R"({"root": ")" + dir + R"(", "layout": "flat"})"),
+        context);
+    const auto augmenter =
+        registry.make_augmenter("keras_image", tlr::Params::from_json(kSeed000), context);
+    if (static_cast<int>(dataset->size()) != images) {
+      throw std::runtime_error(dir + ": " + std::to_string(dataset->size()) + " images, expected " +
+                               std::to_string(images) +
+                               " (left from a run with another --images?)");
+    }
+    const IgnoresHint full_decode(*dataset);
+    std::vector<std::size_t> indices(dataset->size());
+    for (std::size_t i = 0; i < indices.size(); ++i) indices[i] = i;
 
-  const JpegFolder dataset(files);
-  std::vector<std::size_t> indices(files.size());
-  for (std::size_t i = 0; i < indices.size(); ++i) indices[i] = i;
-  tlr::InputSpec input;
-  input.height = input.width = 150;
-  input.scale = 1.0 / 255;
-  tlr::BatchOptions options;
-  options.batch_size = 30;
-  options.shuffle = true;
-  options.workers = threads;
-  const KerasAugmenter augmenter;
-  auto decode_start = std::chrono::steady_clock::now();
-  tlr::ImageBatches batches(dataset, indices, {}, input, &augmenter, options);
-  const double decode_seconds = seconds_since(decode_start);
-  double epoch_rate = 0;
-  for (int epoch = 0; epoch < 3; ++epoch) {
-    const auto start = std::chrono::steady_clock::now();
-    batches.start_epoch(epoch);
-    torch::Tensor x, y;
-    std::size_t seen = 0;
-    while (batches.next(x, y)) seen += static_cast<std::size_t>(x.size(0));
-    epoch_rate = std::max(epoch_rate, seen / seconds_since(start));
+    print_stages(*dataset, *augmenter);
+    cold_epoch(*dataset, indices, *augmenter, threads, cache_dir, 0);  // warm caches, allocator
+    double cold = 0, cold_full = 0;
+    for (int rep = 1; rep <= 3; ++rep) {  // alternated, so both see the same machine load
+      cold = std::max(cold, cold_epoch(*dataset, indices, *augmenter, threads, cache_dir, rep));
+      cold_full = std::max(cold_full,
+                           cold_epoch(full_decode, indices, *augmenter, threads, cache_dir, rep));
+    }
+
+    tlr::SplitImagesOptions decode;
+    decode.workers = threads;
+    const auto decoded = tlr::SplitImages::load(*dataset, indices, 3, kSide, kSide, decode);
+    tlr::ImageBatches batches(*dataset, indices, {}, input_150(), augmenter.get(),
+                              batch_options(threads), decoded);
+    double epoch_rate = 0;
+    for (int epoch = 0; epoch < 3; ++epoch) {
+      const auto start = std::chrono::steady_clock::now();
+      const std::size_t seen = drain(batches, epoch);
+      epoch_rate = std::max(epoch_rate, seen / seconds_since(start));
+    }
+    const cv::Mat sample = dataset->image_at_least(0, cv::Size(kSide, kSide));
+    std::printf(
+        "images %d threads %d (500x375 JPEG q90 decoded at %dx%d -> 150x150, keras_image "
+        "seed-000; image_folder + keras_image plugins, SplitImages + ImageBatches)\n",
+        images, threads, sample.cols, sample.rows);
+    std::printf("cold_images_per_s %.1f\n", cold);
+    std::printf("cold_full_decode_images_per_s %.1f\n", cold_full);
+    std::printf("epoch_images_per_s %.1f\n", epoch_rate);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bench_data_pipeline: error: %s\n", e.what());
+    return 1;
   }
-  std::printf("images %d threads %d (500x375 JPEG q90 -> 150x150, keras_image seed-000)\n", images,
-              threads);
-  std::printf("cold_images_per_s %.1f\n", cold);
-  std::printf("cold_half_decode_images_per_s %.1f\n", reduced);
-  std::printf("split_decode_seconds %.2f\n", decode_seconds);
-  std::printf("epoch_images_per_s %.1f\n", epoch_rate);
-  if (!keep) fs::remove_all(dir);
+  std::error_code ec;
+  fs::remove_all(cache_dir, ec);
+  if (!keep) fs::remove_all(dir, ec);
   return 0;
 }

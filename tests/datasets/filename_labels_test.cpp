@@ -45,6 +45,15 @@ TEST_F(FilenameLabelsTest, LabelIsTheNamePrefix) {
   EXPECT_EQ(data->fingerprint().size(), 16u);
 }
 
+// The size hint reaches the shared decoder: a JPEG comes back reduced, never below the hint.
+TEST_F(FilenameLabelsTest, JpegIsDecodedReducedForTheHint) {
+  write_bytes(dir_ / "cat.1.jpg", jpeg_with_orientation(photo(800, 600), 1));
+  auto data = open();
+  EXPECT_EQ(data->image(0).size(), cv::Size(800, 600));
+  EXPECT_EQ(data->image_at_least(0, cv::Size(150, 150)).size(), cv::Size(200, 150));
+  EXPECT_EQ(data->image_at_least(0, cv::Size(500, 500)).size(), cv::Size(800, 600));
+}
+
 TEST_F(FilenameLabelsTest, SeparatorIsConfigurable) {
   write_image(dir_ / "tabby_cat_1.png", kRed);
   write_image(dir_ / "pug_2.png", kRed);

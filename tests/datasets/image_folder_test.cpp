@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -11,6 +12,7 @@
 
 #include "datasets/plugin_harness.h"
 #include "datasets/test_files.h"
+#include "engine/data/split_images.h"
 #include "tlr/error.h"
 
 namespace tlr::testing {
@@ -84,22 +86,87 @@ TEST_F(ImageFolderTest, DecodesJpegGrayscaleAndRgbaToRgb) {
 
 // A JPEG whose EXIF orientation says "rotate 90 degrees clockwise" comes out upright.
 TEST_F(ImageFolderTest, HonoursExifOrientation) {
-  std::vector<unsigned char> jpeg;
-  cv::imencode(".jpg", cv::Mat(4, 8, CV_8UC3, cv::Scalar(0, 0, 255)), jpeg);
-  // clang-format off
-  const std::vector<unsigned char> app1 = {
-      0xFF, 0xE1, 0x00, 34,  'E', 'x', 'i', 'f', 0, 0,     // marker, length, "Exif\0\0"
-      'I',  'I',  0x2A, 0x00, 8,  0,   0,   0,             // little-endian TIFF, IFD0 at 8
-      1,    0,                                             // one entry
-      0x12, 0x01, 3,    0,    1,  0,   0,   0,   6, 0, 0, 0,  // Orientation (SHORT) = 6
-      0,    0,    0,    0};                                // no next IFD
-  // clang-format on
-  jpeg.insert(jpeg.begin() + 2, app1.begin(), app1.end());
-  write_bytes(dir_ / "a/rotated.jpg", jpeg);
-
+  const cv::Mat blue(4, 8, CV_8UC3, cv::Scalar(0, 0, 255));
+  write_bytes(dir_ / "a/rotated.jpg", jpeg_with_orientation(blue, 6));
   const cv::Mat image = open()->image(0);
   EXPECT_EQ(image.cols, 4);
   EXPECT_EQ(image.rows, 8);
+}
+
+// image_at_least: an 800 x 600 JPEG decoded by libjpeg at the smallest 1/2^k scale that still
+// covers the hint, and the full image when no scale does.
+TEST_F(ImageFolderTest, JpegIsDecodedReducedButNeverBelowTheHint) {
+  write_bytes(dir_ / "a/photo.jpg", jpeg_with_orientation(photo(800, 600), 1));
+  auto data = open();
+  EXPECT_EQ(data->image(0).size(), cv::Size(800, 600));
+  EXPECT_EQ(data->image_at_least(0, cv::Size()).size(), cv::Size(800, 600));
+  const cv::Mat small = data->image_at_least(0, cv::Size(150, 150));
+  EXPECT_EQ(small.type(), CV_8UC3);
+  EXPECT_GE(small.cols, 150);
+  EXPECT_GE(small.rows, 150);
+  EXPECT_EQ(small.size(), cv::Size(200, 150));  // 1/4; 1/8 (100 x 75) would be too small
+  EXPECT_EQ(data->image_at_least(0, cv::Size(300, 300)).size(), cv::Size(400, 300));  // 1/2
+  EXPECT_EQ(data->image_at_least(0, cv::Size(500, 500)).size(), cv::Size(800, 600));
+  EXPECT_EQ(data->image_at_least(0, cv::Size(1000, 1000)).size(), cv::Size(800, 600));
+}
+
+// What the runner keeps (the image shrunk to the input size) is the same within noise whether it
+// was shrunk from the full decode or from the reduced one.
+TEST_F(ImageFolderTest, ReducedDecodeShrinksToTheSamePixels) {
+  write_bytes(dir_ / "a/photo.jpg", jpeg_with_orientation(photo(800, 600), 1));
+  auto data = open();
+  const cv::Mat full = data->image(0);
+  for (const cv::Size input : {cv::Size(150, 150), cv::Size(224, 224), cv::Size(300, 200)}) {
+    const cv::Mat reduced = data->image_at_least(0, input);
+    EXPECT_LT(reduced.cols, full.cols) << input;
+    cv::Mat from_full, from_reduced;
+    resize_to_input(full, from_full, input.height, input.width);
+    resize_to_input(reduced, from_reduced, input.height, input.width);
+    EXPECT_LT(mean_abs_difference(from_full, from_reduced), 3.0) << input;
+  }
+}
+
+// A rotated JPEG: the reduced decode is upright too, and covers the hint as displayed.
+TEST_F(ImageFolderTest, ReducedDecodeHonoursExifOrientation) {
+  write_bytes(dir_ / "a/rotated.jpg", jpeg_with_orientation(photo(800, 600), 6));
+  auto data = open();
+  const cv::Mat full = data->image(0);
+  ASSERT_EQ(full.size(), cv::Size(600, 800));
+  const cv::Mat reduced = data->image_at_least(0, cv::Size(150, 150));
+  EXPECT_EQ(reduced.size(), cv::Size(150, 200));
+  // A tall hint: 1/4 (150 x 200 upright) would just fit, but the rule does not read the EXIF
+  // block, so it asks each side to cover the hint's longer side and takes 1/2.
+  EXPECT_EQ(data->image_at_least(0, cv::Size(150, 200)).size(), cv::Size(300, 400));
+  cv::Mat from_full, from_reduced;
+  resize_to_input(full, from_full, 150, 150);
+  resize_to_input(reduced, from_reduced, 150, 150);
+  EXPECT_LT(mean_abs_difference(from_full, from_reduced), 3.0);
+}
+
+// Other formats ignore the hint: OpenCV would decode them whole and shrink them bilinearly. The
+// format is read from the file's first bytes, as OpenCV does, not from its name.
+TEST_F(ImageFolderTest, HintIsIgnoredForOtherFormats) {
+  fs::create_directories(dir_ / "a");
+  cv::imwrite((dir_ / "a/photo.png").string(), photo(800, 600));
+  cv::imwrite((dir_ / "a/png_named.png").string(), photo(800, 600));
+  fs::rename(dir_ / "a/png_named.png", dir_ / "a/png_named.jpg");
+  auto data = open();
+  ASSERT_EQ(data->id(0), "a/photo.png");
+  EXPECT_EQ(data->image_at_least(0, cv::Size(150, 150)).size(), cv::Size(800, 600));
+  ASSERT_EQ(data->id(1), "a/png_named.jpg");
+  EXPECT_EQ(data->image_at_least(1, cv::Size(150, 150)).size(), cv::Size(800, 600));
+}
+
+TEST_F(ImageFolderTest, CorruptJpegFailsWithTheHintToo) {
+  std::vector<unsigned char> jpeg = jpeg_with_orientation(photo(800, 600), 1);
+  const unsigned char start_of_scan[] = {0xFF, 0xDA};
+  jpeg.erase(
+      std::search(jpeg.begin(), jpeg.end(), std::begin(start_of_scan), std::end(start_of_scan)),
+      jpeg.end());  // the frame header (800 x 600) survives, the scan does not
+  write_bytes(dir_ / "cat/bad.jpg", jpeg);
+  auto data = open();
+  EXPECT_EQ(message_of<DataError>([&] { data->image_at_least(0, cv::Size(150, 150)); }),
+            root() + "/cat/bad.jpg: error: cannot decode image");
 }
 
 TEST_F(ImageFolderTest, ReadySubsetsAreReported) {

@@ -12,6 +12,7 @@
 #include <functional>
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 #include <string>
 #include <vector>
 
@@ -48,6 +49,55 @@ inline void write_image(const fs::path& path, cv::Vec3b rgb, int w = 4, int h = 
   fs::create_directories(path.parent_path());
   cv::Mat bgr(h, w, CV_8UC3, cv::Scalar(rgb[2], rgb[1], rgb[0]));
   if (!cv::imwrite(path.string(), bgr)) throw std::runtime_error("cannot write " + path.string());
+}
+
+// A w x h photo-like RGB image: a colour gradient, soft-edged discs and sensor noise.
+inline cv::Mat photo(int w, int h) {
+  cv::Mat img(h, w, CV_8UC3);
+  for (int y = 0; y < h; ++y) {
+    for (int x = 0; x < w; ++x) {
+      img.at<cv::Vec3b>(y, x) = cv::Vec3b(static_cast<unsigned char>(x * 255 / w),
+                                          static_cast<unsigned char>(y * 255 / h),
+                                          static_cast<unsigned char>((x + y) % 256));
+    }
+  }
+  cv::RNG rng(7);
+  for (int k = 0; k < 8; ++k) {
+    const cv::Scalar colour(rng.uniform(0, 256), rng.uniform(0, 256), rng.uniform(0, 256));
+    cv::circle(img, {rng.uniform(0, w), rng.uniform(0, h)}, rng.uniform(20, 150), colour,
+               cv::FILLED, cv::LINE_AA);
+  }
+  cv::Mat noise(img.size(), CV_8UC3);
+  rng.fill(noise, cv::RNG::NORMAL, 0, 6);
+  return img + noise;
+}
+
+// The bytes of a JPEG (quality 90) of `rgb` with an EXIF block whose Orientation tag is
+// `orientation` (6: "rotate 90 degrees clockwise to display").
+inline std::vector<unsigned char> jpeg_with_orientation(const cv::Mat& rgb, int orientation) {
+  cv::Mat bgr;
+  cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
+  std::vector<unsigned char> jpeg;
+  cv::imencode(".jpg", bgr, jpeg, {cv::IMWRITE_JPEG_QUALITY, 90});
+  const auto o = static_cast<unsigned char>(orientation);
+  // clang-format off
+  const std::vector<unsigned char> app1 = {
+      0xFF, 0xE1, 0x00, 34,  'E', 'x', 'i', 'f', 0, 0,     // marker, length, "Exif\0\0"
+      'I',  'I',  0x2A, 0x00, 8,  0,   0,   0,             // little-endian TIFF, IFD0 at 8
+      1,    0,                                             // one entry
+      0x12, 0x01, 3,    0,    1,  0,   0,   0,   o, 0, 0, 0,  // Orientation (SHORT)
+      0,    0,    0,    0};                                // no next IFD
+  // clang-format on
+  jpeg.insert(jpeg.begin() + 2, app1.begin(), app1.end());
+  return jpeg;
+}
+
+// Mean over pixels and channels of |a - b|, in 0..255 levels.
+inline double mean_abs_difference(const cv::Mat& a, const cv::Mat& b) {
+  cv::Mat d;
+  cv::absdiff(a, b, d);
+  const cv::Scalar m = cv::mean(d);
+  return (m[0] + m[1] + m[2]) / 3;
 }
 
 inline void write_bytes(const fs::path& path, const std::vector<unsigned char>& bytes) {

@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <mutex>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <string>
@@ -71,6 +72,18 @@ class FileDataset : public Dataset {
     cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
     return rgb;
   }
+  // Records the size hint, then decodes in full as a dataset that ignores the hint does.
+  cv::Mat image_at_least(std::size_t i, const cv::Size& at_least) const override {
+    {
+      std::lock_guard<std::mutex> lock(hints_mutex_);
+      hints_.push_back(at_least);
+    }
+    return image(i);
+  }
+  std::vector<cv::Size> hints() const {
+    std::lock_guard<std::mutex> lock(hints_mutex_);
+    return hints_;
+  }
   std::string id(std::size_t i) const override { return files_[i]; }
   std::string fingerprint() const override {
     std::string f = dir_;
@@ -84,6 +97,8 @@ class FileDataset : public Dataset {
   std::vector<std::string> files_;
   std::vector<int> labels_;
   mutable std::atomic<int> decodes_{0};
+  mutable std::mutex hints_mutex_;
+  mutable std::vector<cv::Size> hints_;
 };
 
 // A solid-colour RGB image.

@@ -42,6 +42,38 @@ TEST(SplitImages, ResizesAndKeepsIndexOrder) {
   EXPECT_EQ(first.at<cv::Vec3b>(5, 7), cv::Vec3b(40, 100, 200));  // RGB
 }
 
+// The dataset is asked for images at least the input size (width x height), so it may decode
+// JPEGs reduced; nothing smaller is ever needed since everything downstream works at that size.
+TEST(SplitImages, AsksTheDatasetForTheInputSize) {
+  TempDir dir;
+  FileDataset data(dir.path());
+  fill_dataset(data, 3);
+  SplitImagesOptions options;
+  options.workers = 2;
+  SplitImages::load(data, all_of(data), 3, 6, 8, options);
+  EXPECT_EQ(data.hints(), std::vector<cv::Size>(3, cv::Size(8, 6)));
+}
+
+// A dataset that only implements image(), as every dataset did before image_at_least: the SDK's
+// default hands the loader the full image, which it shrinks as before.
+class FullImageOnly final : public Dataset {
+ public:
+  std::vector<std::string> classes() const override { return {"a"}; }
+  std::size_t size() const override { return 1; }
+  int label(std::size_t) const override { return 0; }
+  cv::Mat image(std::size_t) const override { return solid(12, 16, 10, 20, 30); }
+  std::string id(std::size_t) const override { return "only"; }
+  std::string fingerprint() const override { return "only"; }
+};
+
+TEST(SplitImages, DatasetIgnoringTheHintGetsTheFullImageByDefault) {
+  const FullImageOnly data;
+  EXPECT_EQ(data.image_at_least(0, cv::Size(8, 6)).size(), cv::Size(16, 12));
+  const auto images = SplitImages::load(data, {0}, 3, 6, 8, {});
+  ASSERT_EQ(images->size(), 1u);
+  EXPECT_EQ(images->image(0).at<cv::Vec3b>(5, 7), cv::Vec3b(10, 20, 30));
+}
+
 TEST(SplitImages, AreaShrinkMatchesOpenCvInterArea) {
   cv::Mat src(375, 500, CV_8UC3);
   cv::RNG rng(3);

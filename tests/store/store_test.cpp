@@ -16,6 +16,7 @@
 #include <type_traits>
 
 #include "engine/util/sha256.h"
+#include "tlr/abi.h"
 #include "tlr/error.h"
 
 namespace tlr {
@@ -224,7 +225,8 @@ TEST_F(StoreRuns, RunningToCompletedWithFinalMetrics) {
 
   RawDb raw(db_path_);
   EXPECT_EQ(raw.value("SELECT error FROM runs"), "<null>");
-  EXPECT_EQ(raw.value("SELECT json_extract(versions, '$.sdk_abi') FROM runs"), "1");
+  EXPECT_EQ(raw.value("SELECT json_extract(versions, '$.sdk_abi') FROM runs"),
+            std::to_string(TLR_ABI_VERSION));
   EXPECT_EQ(raw.value("SELECT json_extract(config_json, '$.training.epochs') FROM runs"), "3");
   EXPECT_EQ(raw.value("SELECT host = '' OR pid = 0 FROM runs"), "0");
 

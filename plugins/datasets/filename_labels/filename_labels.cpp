@@ -108,6 +108,7 @@ class FilenameLabels final : public Dataset {
     Fnv64 hash;
     hash.text("filename_labels");
     hash.text(params.json());
+    hash.text(kDecodeRule);
     for (const auto& s : samples_) {
       hash.text(s.name);
       hash_file_stamp(hash, root_ / s.name);
@@ -120,6 +121,9 @@ class FilenameLabels final : public Dataset {
   int label(std::size_t i) const override { return samples_.at(i).label; }
   cv::Mat image(std::size_t i) const override {
     return read_rgb((root_ / samples_.at(i).name).string());
+  }
+  cv::Mat image_at_least(std::size_t i, const cv::Size& at_least) const override {
+    return read_rgb((root_ / samples_.at(i).name).string(), at_least);
   }
   std::string id(std::size_t i) const override { return samples_.at(i).name; }
   std::string fingerprint() const override { return fingerprint_; }

@@ -107,6 +107,7 @@ class ImageFolder final : public Dataset {
     Fnv64 hash;
     hash.text("image_folder");
     hash.text(params.json());
+    hash.text(kDecodeRule);
     for (const auto& s : samples_) {
       hash.text(s.relative);
       hash_file_stamp(hash, root_ / s.relative);
@@ -119,6 +120,9 @@ class ImageFolder final : public Dataset {
   int label(std::size_t i) const override { return samples_.at(i).label; }
   cv::Mat image(std::size_t i) const override {
     return read_rgb((root_ / samples_.at(i).relative).string());
+  }
+  cv::Mat image_at_least(std::size_t i, const cv::Size& at_least) const override {
+    return read_rgb((root_ / samples_.at(i).relative).string(), at_least);
   }
   std::string id(std::size_t i) const override { return samples_.at(i).relative; }
   std::string subset(std::size_t i) const override { return kSubsetNames[samples_.at(i).subset]; }

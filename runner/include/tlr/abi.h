@@ -2,7 +2,8 @@
 // changes layout or a virtual function is added, removed or reordered.
 #pragma once
 
-#define TLR_ABI_VERSION 1u
+// 2: Dataset::image_at_least (a size hint for reduced decoding).
+#define TLR_ABI_VERSION 2u
 
 #if defined(_WIN32)
 #define TLR_EXPORT __declspec(dllexport)

@@ -10,6 +10,7 @@ namespace tlr {
 
 Dataset::~Dataset() = default;
 std::string Dataset::subset(std::size_t) const { return {}; }
+cv::Mat Dataset::image_at_least(std::size_t i, const cv::Size&) const { return image(i); }
 Augmenter::~Augmenter() = default;
 Head::~Head() = default;
 Strategy::~Strategy() = default;

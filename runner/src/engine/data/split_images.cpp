@@ -21,7 +21,9 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr char kMagic[8] = {'T', 'L', 'R', 'I', 'M', 'G', '0', '1'};
-constexpr const char* kFormat = "tlr split images v1: uint8 HWC, area shrink, linear grow";
+// v2: decoded with Dataset::image_at_least(input size), which may hand over a reduced JPEG decode.
+constexpr const char* kFormat =
+    "tlr split images v2: image_at_least(input size), uint8 HWC, area shrink, linear grow";
 
 // A fast 64-bit checksum over whole 8-byte words (the tail zero-padded). Each step is a bijection
 // of the state, so any single changed word changes the result.
@@ -176,7 +178,9 @@ cv::Mat to_channels(const cv::Mat& image, int channels) {
 bool decode_into(const Dataset& dataset, std::size_t index, int channels, int height, int width,
                  std::uint8_t* dst, BadImage* bad) {
   try {
-    const cv::Mat decoded = dataset.image(index);
+    // The dataset may decode a smaller image than it stores, never one smaller than the input
+    // size: everything downstream (cache, augmenters, batches) works at the input size.
+    const cv::Mat decoded = dataset.image_at_least(index, cv::Size(width, height));
     if (decoded.empty()) throw std::runtime_error("empty image");
     const cv::Mat img = to_channels(decoded, channels);
     cv::Mat out(height, width, CV_8UC(channels), dst);

@@ -42,19 +42,20 @@ struct TLR_API SplitImagesOptions {
 
 class TLR_API SplitImages {
  public:
-  // Decodes dataset images `indices` (in that order), converts them to `channels` (1: grayscale
-  // with OpenCV's weights, 3: RGB) and resizes them with resize_to_input() (area average when both
-  // sides shrink, bilinear otherwise). Reads the cache file instead when a valid one exists (a
-  // truncated or corrupt file is ignored and rewritten) and writes it otherwise, to a temporary
-  // file renamed into place. An image that cannot be decoded is skipped and listed in
-  // bad_images(), or, with OnBadImage::fail, throws tlr::DataError naming its path (also when the
-  // cache file records it).
+  // Decodes dataset images `indices` (in that order) with Dataset::image_at_least(i, width ×
+  // height), converts them to `channels` (1: grayscale with OpenCV's weights, 3: RGB) and resizes
+  // them with resize_to_input() (area average when both sides shrink, bilinear otherwise). Reads
+  // the cache file instead when a valid one exists (a truncated or corrupt file is ignored and
+  // rewritten) and writes it otherwise, to a temporary file renamed into place. An image that
+  // cannot be decoded is skipped and listed in bad_images(), or, with OnBadImage::fail, throws
+  // tlr::DataError naming its path (also when the cache file records it).
   static std::shared_ptr<const SplitImages> load(const Dataset& dataset,
                                                  const std::vector<std::size_t>& indices,
                                                  int channels, int height, int width,
                                                  const SplitImagesOptions& options);
 
-  // sha256 of the format version, the dataset fingerprint, the index list and the size.
+  // sha256 of the format version (which names the decode call), the dataset fingerprint (which
+  // names the dataset's reduced-decode rule), the index list and the size.
   static std::string cache_key(const std::string& dataset_fingerprint,
                                const std::vector<std::size_t>& indices, int channels, int height,
                                int width);
