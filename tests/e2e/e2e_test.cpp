@@ -284,6 +284,44 @@ TEST(E2eExperiment, FiveModels) {
   for (const auto& model : kFiveModels) EXPECT_NE(o.out.find(model), std::string::npos) << o.out;
 }
 
+// The training-size matrix over five_models.yaml (by `extends:`): every target model once per
+// size, the source stage once, its published weights shared by every size.
+TEST(E2eExperiment, FiveModelsBySize) {
+  TempDir tmp;
+  write_fashion_mnist(tmp);
+  std::vector<std::string> args = {"experiments/five_models_by_size.yaml"};
+  for (const std::string& set : std::vector<std::string>{
+           "*.training.epochs=1", "*.data.split.per_class.val=1", "*.data.split.per_class.test=2",
+        "blocks.source_data.data.split.per_class.train=4", "matrix.data.split.per_class.train=[2, 4]",
+        "defaults.data.dataset.params.root=" + (tmp / "fashion-mnist").string()}) {
+    args.insert(args.end(), {"--set", set});
+  }
+  args.insert(args.end(), {"--db", (tmp / "results.db").string(), "--results",
+                           (tmp / "results").string(), "--threads", "2", "--quiet"});
+  const Outcome o = runner(args, tmp.path());
+  ASSERT_EQ(o.exit_code, 0) << describe(o);
+  std::vector<std::string> models = {"source_pretrain"};
+  for (std::size_t m = 1; m < kFiveModels.size(); ++m) {
+    for (const std::string size : {"2", "4"}) models.push_back(kFiveModels[m] + "@" + size);
+  }
+  expect_every_run_completed(tmp / "results.db", "five_models_by_size", models);
+  tlr::Store store = tlr::Store::open((tmp / "results.db").string());
+  for (const auto& run : store.summaries("five_models_by_size")) {
+    if (run.model.find('@') == std::string::npos) continue;
+    const std::string size = run.model.substr(run.model.find('@') + 1);
+    SCOPED_TRACE(run.model);
+    // 2 classes x the size's images per class.
+    bool seen = false;
+    for (const auto& [name, value] : store.metrics(run.run_id, "data")) {
+      if (name == "samples/train") {
+        EXPECT_EQ(value, 2 * std::stod(size));
+        seen = true;
+      }
+    }
+    EXPECT_TRUE(seen);
+  }
+}
+
 TEST(E2eExperiment, CatsVsDogsVgg16) {
   TempDir tmp;
   write_cats_and_dogs(tmp / "train", 8);
@@ -400,7 +438,8 @@ TEST(E2eCli, ValidatePrintsOkForEveryExperimentFile) {
   TempDir tmp;
   const std::vector<std::pair<std::string, int>> files = {
       {"five_models.yaml", 6},      {"cats_vs_dogs_vgg16.yaml", 5}, {"cifar10_vgg19.yaml", 1},
-      {"fruit30_resnet18.yaml", 3}, {"multiclass_folder.yaml", 2},  {"vgg16_features.yaml", 1}};
+      {"fruit30_resnet18.yaml", 3}, {"multiclass_folder.yaml", 2},  {"vgg16_features.yaml", 1},
+      {"five_models_by_size.yaml", 26}};
   for (const auto& [file, models] : files) {
     SCOPED_TRACE(file);
     const Outcome o = runner({"validate", "experiments/" + file}, tmp.path());

@@ -157,6 +157,7 @@ class RunCell : public Cell {
                 << (set.from_cache ? "read from cache" : "computed and cached") << " ("
                 << set.features.size(0) << " samples)\n";
     }
+    record_bad_images(split);
     return std::make_shared<TensorBatches>(set.features, set.labels, settings_.batch_size,
                                            split == Split::train, seed_);
   }
@@ -238,14 +239,16 @@ class RunCell : public Cell {
 
   bool evaluated() const { return evaluated_; }
 
-  // Images the loader skipped, counted with the run (once per split).
+  // Images the split holds and the loader skipped, counted with the run (once per split).
   void record_bad_images(Split split) {
     if (!recorded_bad_.insert(split).second) return;
     auto decoded = shared_.data.images(data_, split, input_, shared_.workers, on_bad_image_);
     const auto& bad = decoded->bad_images();
     shared_.store.record_metrics(run_id_, "data",
                                  {{std::string("skipped_images/") + split_name(split),
-                                   static_cast<double>(bad.size())}});
+                                   static_cast<double>(bad.size())},
+                                  {std::string("samples/") + split_name(split),
+                                   static_cast<double>(decoded->size())}});
     if (!shared_.options.quiet) {
       for (const auto& b : bad) std::cerr << "warning: skipped " << b.message << "\n";
     }
