@@ -12,8 +12,10 @@ keeps the weights of the best validation epoch and tests them at the end.
   1 basic_cnn        Conv16-Pool-Conv64-Pool-Conv128-Pool + Dense512 + 1 logit, RMSprop 1e-3
   2 basic_cnn_aug    the same with augmentation, RMSprop 1e-4
   3 vgg_features     source VGG cut after block4_pool, features computed once, head trained on them
-  4 vgg_frozen_aug   source VGG frozen inside the model, augmentation, RMSprop 2e-5
-  5 vgg_fine_tune    source VGG trainable from block4_conv1 on, augmentation, RMSprop 1e-5
+  4 vgg_frozen_aug   source VGG cut after block4_pool, frozen inside the model, augmentation,
+                     RMSprop 1e-4
+  5 vgg_fine_tune    source VGG cut after block4_pool, trainable from block4_conv1 on,
+                     augmentation, RMSprop 1e-4
 
 Two classes -> one logit + BCE-with-logits, prediction logit > 0; eight -> softmax cross-entropy.
 RMSprop and Adam with the runner's (Keras's) constants: alpha 0.9, eps 1e-7. No early stopping:
@@ -67,20 +69,20 @@ SIZE = 32
 
 # What each model is, as experiments/five_models.yaml resolves it (runner run --dry-run).
 MODELS = {
-    "source_pretrain": dict(stage="source", epochs=3, batch=64, optimizer="adam", lr=1e-3,
+    "source_pretrain": dict(stage="source", epochs=5, batch=64, optimizer="adam", lr=1e-3,
                             augment=False),
     "basic_cnn": dict(stage="target", epochs=30, batch=30, optimizer="rmsprop", lr=1e-3,
                       augment=False),
     "basic_cnn_aug": dict(stage="target", epochs=100, batch=30, optimizer="rmsprop", lr=1e-4,
                           augment=True),
-    "vgg_features": dict(stage="target", epochs=30, batch=30, optimizer="rmsprop", lr=1e-4,
+    "vgg_features": dict(stage="target", epochs=30, batch=30, optimizer="rmsprop", lr=1e-3,
                          augment=False),
-    "vgg_frozen_aug": dict(stage="target", epochs=100, batch=30, optimizer="rmsprop", lr=2e-5,
+    "vgg_frozen_aug": dict(stage="target", epochs=100, batch=30, optimizer="rmsprop", lr=1e-4,
                            augment=True),
-    "vgg_fine_tune": dict(stage="target", epochs=100, batch=30, optimizer="rmsprop", lr=1e-5,
+    "vgg_fine_tune": dict(stage="target", epochs=100, batch=30, optimizer="rmsprop", lr=1e-4,
                           augment=True),
 }
-PER_CLASS = {"source": (500, 100, 100), "target": (100, 100, 500)}  # train, val, test
+PER_CLASS = {"source": (2000, 200, 100), "target": (50, 100, 500)}  # train, val, test
 AUGMENT = dict(rotation_range=10, width_shift_range=0.1, height_shift_range=0.1, zoom_range=0.1,
                horizontal_flip=True, fill_mode="nearest")
 VGG16 = [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"]
@@ -466,6 +468,8 @@ def main():
             val = loader(*features["val"], batch, train=False)
             test = loader(*features["test"], batch, train=False)
         else:
+            if name in ("vgg_frozen_aug", "vgg_fine_tune"):
+                backbone = backbone[:vgg_layer(backbone, 4) + 1]  # cut after block4_pool
             if name.startswith("basic_cnn"):
                 head = dense_head(flat_size(backbone), [512], 0.0, outputs)
             else:

@@ -2,10 +2,13 @@
 //   features  — frozen feature extraction (eval, no grad), images/s;
 //   finetune  — one RMSprop step with blocks 4–5 and the Dense512-Dropout0.3-Dense512-Dropout0.3
 //               head trainable (model 5), images/s.
-// Usage: bench_vgg16 [threads] [batch] [size] [iterations]. Prints "<name> <images/s>" lines.
+//   conv_peak_gflops — the best GFLOP/s of any single VGG16 conv shape run alone (forward): the
+//               conv peak libtorch reaches on this CPU, the yardstick of the two above.
+// Usage: bench_vgg16 [threads] [batch] [size] [iterations]. Prints "<name> <value>" lines.
 #include <dlfcn.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <iostream>
@@ -91,5 +94,36 @@ int main(int argc, char** argv) {
       },
       batch, iterations);
   std::cout << "finetune " << finetune << std::endl;
+
+  // The conv peak: each of VGG16's conv shapes at this input size alone (forward, batch `batch`),
+  // the best GFLOP/s libtorch reaches on this CPU for a VGG convolution.
+  struct Shape {
+    std::int64_t in, out, side;
+  };
+  std::vector<Shape> shapes;
+  std::int64_t side = size, in = 3;
+  for (const std::int64_t out : {64, 64, 0, 128, 128, 0, 256, 256, 256, 0, 512, 512, 512, 0, 512,
+                                 512, 512}) {
+    if (out == 0) {
+      side /= 2;
+      continue;
+    }
+    shapes.push_back({in, out, side});
+    in = out;
+  }
+  double peak = 0;
+  for (const Shape& shape : shapes) {
+    torch::nn::Conv2d conv(torch::nn::Conv2dOptions(shape.in, shape.out, 3).padding(1));
+    const torch::Tensor x = torch::rand({batch, shape.in, shape.side, shape.side});
+    const double rate = images_per_second(
+        [&] {
+          torch::NoGradGuard no_grad;
+          conv->forward(x);
+        },
+        batch, iterations);
+    const double flop = 2.0 * 9 * shape.in * shape.out * shape.side * shape.side;
+    peak = std::max(peak, rate * flop / 1e9);
+  }
+  std::cout << "conv_peak_gflops " << peak << std::endl;
   return 0;
 }

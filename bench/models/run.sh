@@ -1,6 +1,10 @@
 #!/bin/sh
 # VGG16 at 150×150, batch 32: libtorch through our plugins vs PyTorch, same thread count.
-# Usage: bench/models/run.sh [build-dir] [threads] [batch] [size] [iterations]
+# The two sides alternate for ROUNDS rounds (C++, Python, C++, Python, ...) and each side's best
+# round counts, so that a change of machine load during one half does not decide the ratio.
+# Also prints the conv peak (the best GFLOP/s of one VGG16 conv shape alone, libtorch) and each
+# task's share of it.
+# Usage: bench/models/run.sh [build-dir] [threads] [batch] [size] [iterations] [rounds]
 set -e
 here=$(cd "$(dirname "$0")" && pwd)
 build=${1:-$here/../../build}
@@ -8,20 +12,27 @@ threads=${2:-2}
 batch=${3:-32}
 size=${4:-150}
 iterations=${5:-3}
+rounds=${6:-2}
 cpp=$(mktemp)
 py=$(mktemp)
 trap 'rm -f "$cpp" "$py"' EXIT
-echo "VGG16 ${size}x${size}, batch $batch, $threads threads," \
-  "$iterations timed iterations (+1 warm-up)"
-"$build/bin/bench_vgg16" "$threads" "$batch" "$size" "$iterations" >"$cpp"
-/usr/bin/python3 "$here/bench_vgg16.py" "$threads" "$batch" "$size" "$iterations" >"$py"
-value() { awk -v k="$1" '$1 == k {print $2}' "$2"; }
-for task in features finetune; do
-  c=$(value $task "$cpp")
-  p=$(value $task "$py")
-  g=$(value ${task}_gflop "$py")
-  awk -v t=$task -v c="$c" -v p="$p" -v g="$g" 'BEGIN {
-    printf "%-9s C++ %7.2f img/s (%6.1f GFLOP/s)   PyTorch %7.2f img/s (%6.1f GFLOP/s)",
-           t, c, c * g, p, p * g
-    printf "   C++/PyTorch %.2f   [%.2f GFLOP/img]\n", c / p, g }'
+echo "VGG16 ${size}x${size}, batch $batch, $threads threads, $iterations timed iterations" \
+  "(+1 warm-up), best of $rounds alternating rounds; load: $(cut -d' ' -f1-3 /proc/loadavg)"
+round=1
+while [ "$round" -le "$rounds" ]; do
+  "$build/bin/bench_vgg16" "$threads" "$batch" "$size" "$iterations" >>"$cpp"
+  /usr/bin/python3 "$here/bench_vgg16.py" "$threads" "$batch" "$size" "$iterations" >>"$py"
+  round=$((round + 1))
 done
+best() { awk -v k="$1" '$1 == k && $2 > m {m = $2} END {print m}' "$2"; }
+peak=$(best conv_peak_gflops "$cpp")
+for task in features finetune; do
+  c=$(best $task "$cpp")
+  p=$(best $task "$py")
+  g=$(best ${task}_gflop "$py")
+  awk -v t=$task -v c="$c" -v p="$p" -v g="$g" -v k="$peak" 'BEGIN {
+    printf "%-9s C++ %6.2f img/s (%5.1f GFLOP/s, %3.0f%% of peak)   PyTorch %6.2f img/s (%5.1f GFLOP/s)",
+           t, c, c * g, 100 * c * g / k, p, p * g
+    printf "   C++/PyTorch %.2f\n", c / p }'
+done
+awk -v k="$peak" 'BEGIN { printf "conv peak (one VGG16 conv shape alone, libtorch): %.1f GFLOP/s\n", k }'
