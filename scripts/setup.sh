@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
   # toolchain
   build-essential cmake ninja-build ccache pkg-config git
+  clang-format
   # libraries the runner and plugins link
   libtorch-dev libopencv-dev libyaml-cpp-dev libsqlite3-dev sqlite3
   libboost-dev libboost-filesystem-dev libboost-program-options-dev

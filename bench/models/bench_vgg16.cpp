@@ -102,8 +102,8 @@ int main(int argc, char** argv) {
   };
   std::vector<Shape> shapes;
   std::int64_t side = size, in = 3;
-  for (const std::int64_t out : {64, 64, 0, 128, 128, 0, 256, 256, 256, 0, 512, 512, 512, 0, 512,
-                                 512, 512}) {
+  for (const std::int64_t out :
+       {64, 64, 0, 128, 128, 0, 256, 256, 256, 0, 512, 512, 512, 0, 512, 512, 512}) {
     if (out == 0) {
       side /= 2;
       continue;

@@ -10,8 +10,10 @@ class TwoBlockNet : public tlr::SequentialBackbone {
  public:
   TwoBlockNet(int64_t in_channels, int64_t width) {
     // Register modules under the names their weights should have in a state dict...
-    auto conv1 = register_module("conv1", nn::Conv2d(nn::Conv2dOptions(in_channels, width, 3).padding(1)));
-    auto conv2 = register_module("conv2", nn::Conv2d(nn::Conv2dOptions(width, 2 * width, 3).padding(1)));
+    auto conv1 =
+        register_module("conv1", nn::Conv2d(nn::Conv2dOptions(in_channels, width, 3).padding(1)));
+    auto conv2 =
+        register_module("conv2", nn::Conv2d(nn::Conv2dOptions(width, 2 * width, 3).padding(1)));
     // ...and list the stages in forward order, each under a block name and its tensors' prefix.
     add_stage("block1", nn::AnyModule(conv1), "conv1.");
     add_stage("block1", nn::AnyModule(nn::Functional(torch::relu)), "");

@@ -292,8 +292,9 @@ TEST(E2eExperiment, FiveModelsBySize) {
   std::vector<std::string> args = {"experiments/five_models_by_size.yaml"};
   for (const std::string& set : std::vector<std::string>{
            "*.training.epochs=1", "*.data.split.per_class.val=1", "*.data.split.per_class.test=2",
-        "blocks.source_data.data.split.per_class.train=4", "matrix.data.split.per_class.train=[2, 4]",
-        "defaults.data.dataset.params.root=" + (tmp / "fashion-mnist").string()}) {
+           "blocks.source_data.data.split.per_class.train=4",
+           "matrix.data.split.per_class.train=[2, 4]",
+           "defaults.data.dataset.params.root=" + (tmp / "fashion-mnist").string()}) {
     args.insert(args.end(), {"--set", set});
   }
   args.insert(args.end(), {"--db", (tmp / "results.db").string(), "--results",
@@ -437,8 +438,8 @@ TEST(E2eExperiment, Vgg16Features) {
 TEST(E2eCli, ValidatePrintsOkForEveryExperimentFile) {
   TempDir tmp;
   const std::vector<std::pair<std::string, int>> files = {
-      {"five_models.yaml", 6},      {"cats_vs_dogs_vgg16.yaml", 5}, {"cifar10_vgg19.yaml", 1},
-      {"fruit30_resnet18.yaml", 3}, {"multiclass_folder.yaml", 2},  {"vgg16_features.yaml", 1},
+      {"five_models.yaml", 6},         {"cats_vs_dogs_vgg16.yaml", 5}, {"cifar10_vgg19.yaml", 1},
+      {"fruit30_resnet18.yaml", 3},    {"multiclass_folder.yaml", 2},  {"vgg16_features.yaml", 1},
       {"five_models_by_size.yaml", 26}};
   for (const auto& [file, models] : files) {
     SCOPED_TRACE(file);

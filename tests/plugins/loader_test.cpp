@@ -73,8 +73,8 @@ TEST(Loader, LoaderRejectsLibraryWithoutEntryPoint) {
 }
 
 TEST(Loader, LoaderRejectsUnresolvedSymbolsAtLoad) {
-  expect_refused("unresolved", fixture("unresolved") + ": error: cannot load plugin: " +
-                                   fixture("unresolved") +
+  expect_refused("unresolved", fixture("unresolved") +
+                                   ": error: cannot load plugin: " + fixture("unresolved") +
                                    ": undefined symbol: tlr_fixture_function_nobody_defines");
 }
 
@@ -91,7 +91,8 @@ TEST(Loader, LoaderRejectsDuplicateComponentName) {
   EXPECT_FALSE(loader.load_file(fixture("duplicate")));
   ASSERT_EQ(loader.problems().size(), 1u);
   EXPECT_EQ(loader.problems()[0].message,
-            fixture("duplicate") + ": error: duplicate backbone 'fixture_tiny', already registered by " +
+            fixture("duplicate") +
+                ": error: duplicate backbone 'fixture_tiny', already registered by " +
                 fixture("good"));
   // The first registration is untouched.
   EXPECT_EQ(registry.find(Kind::backbone, "fixture_tiny")->library, fixture("good"));

@@ -145,8 +145,8 @@ TEST_F(StrategyTest, FrozenTrainsOnlyTheHeadOnAugmentedImagesThroughTheFrozenBac
   // batch by batch, validation features come from the cache.
   EXPECT_FALSE(cell.fit_calls[0].had_backbone);
   EXPECT_EQ(cell.fit_calls[0].group_names, (std::vector<std::string>{"head"}));
-  EXPECT_EQ(cell.image_calls, (std::vector<std::pair<Split, bool>>{{Split::train, true},
-                                                                   {Split::test, false}}));
+  EXPECT_EQ(cell.image_calls,
+            (std::vector<std::pair<Split, bool>>{{Split::train, true}, {Split::test, false}}));
   EXPECT_EQ(cell.feature_splits, (std::vector<Split>{Split::val}));
   EXPECT_TRUE(changed(before, state_of(*cell.the_backbone())).empty());  // BN stats included
   EXPECT_EQ(cell.fit_calls[0].result.epochs, 2);
@@ -155,9 +155,9 @@ TEST_F(StrategyTest, FrozenTrainsOnlyTheHeadOnAugmentedImagesThroughTheFrozenBac
 
 TEST_F(StrategyTest, FrozenAndFineTuneCutAfterANamedBlock) {
   for (const std::string name : {"frozen", "fine_tune"}) {
-    auto strategy = make(name, Params::from_json(name == "frozen"
-                                                     ? R"({"cut_after": "block1"})"
-                                                     : R"({"cut_after": "block1", "from": "block1"})"));
+    auto strategy = make(
+        name, Params::from_json(name == "frozen" ? R"({"cut_after": "block1"})"
+                                                 : R"({"cut_after": "block1", "from": "block1"})"));
     FakeCell cell{Params()};
     strategy->run(cell);
     EXPECT_EQ(cell.head_in_shape, (std::vector<std::int64_t>{4, 4, 4})) << name;

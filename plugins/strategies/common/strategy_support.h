@@ -79,7 +79,8 @@ inline std::size_t find_block(const std::vector<std::string>& blocks, const std:
 
 // Applies a strategy's `cut_after` parameter: keeps the backbone's blocks up to the one named (a
 // name, or a prefix meaning its last block); an empty name keeps every block.
-inline void cut_backbone(Backbone& backbone, const std::string& cut_after, const std::string& where) {
+inline void cut_backbone(Backbone& backbone, const std::string& cut_after,
+                         const std::string& where) {
   if (cut_after.empty()) return;
   const std::vector<std::string> blocks = backbone.blocks();
   backbone.cut_after(blocks[find_block(blocks, cut_after, where, true)]);

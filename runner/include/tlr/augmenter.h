@@ -2,10 +2,9 @@
 #pragma once
 
 #include <cstdint>
+#include <opencv2/core/mat.hpp>
 #include <random>
 #include <string>
-
-#include <opencv2/core/mat.hpp>
 
 #include "tlr/abi.h"
 

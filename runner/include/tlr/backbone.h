@@ -1,12 +1,12 @@
 // A backbone plugin: a feature extractor made of named blocks, in order.
 #pragma once
 
+#include <torch/nn/module.h>
+#include <torch/nn/modules/container/any.h>
+
 #include <cstdint>
 #include <string>
 #include <vector>
-
-#include <torch/nn/module.h>
-#include <torch/nn/modules/container/any.h>
 
 #include "tlr/abi.h"
 

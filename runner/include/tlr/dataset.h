@@ -2,10 +2,9 @@
 #pragma once
 
 #include <cstddef>
+#include <opencv2/core/mat.hpp>
 #include <string>
 #include <vector>
-
-#include <opencv2/core/mat.hpp>
 
 #include "tlr/abi.h"
 
@@ -19,8 +18,8 @@ class TLR_API Dataset {
   virtual std::vector<std::string> classes() const = 0;
   virtual std::size_t size() const = 0;
   virtual int label(std::size_t i) const = 0;
-  // The decoded image, RGB, CV_8UC3, any size. Throws tlr::DataError naming the file when unreadable.
-  // Must be safe to call from several threads at once.
+  // The decoded image, RGB, CV_8UC3, any size. Throws tlr::DataError naming the file when
+  // unreadable. Must be safe to call from several threads at once.
   virtual cv::Mat image(std::size_t i) const = 0;
   // The image for a reader that shrinks it to at_least.width × at_least.height next (the runner
   // asks with the data.input size, then resizes, caches and augments at that size). The dataset may

@@ -1,4 +1,5 @@
-// Errors the SDK and plugins throw. The runner prints what() as one line and records it with the run.
+// Errors the SDK and plugins throw. The runner prints what() as one line and records it with the
+// run.
 #pragma once
 
 #include <stdexcept>

@@ -1,10 +1,10 @@
 // A head plugin: the trainable classifier on top of the backbone's features.
 #pragma once
 
+#include <torch/nn/modules/container/sequential.h>
+
 #include <cstdint>
 #include <vector>
-
-#include <torch/nn/modules/container/sequential.h>
 
 #include "tlr/abi.h"
 

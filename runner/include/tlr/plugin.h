@@ -9,9 +9,9 @@
 // refuses the library with a message naming the file and both versions on a mismatch.
 #pragma once
 
-#include <cstdint>
-
 #include <torch/version.h>
+
+#include <cstdint>
 
 #include "tlr/abi.h"
 #include "tlr/registry.h"
@@ -35,9 +35,9 @@ struct tlr_plugin_descriptor {
 #define TLR_CXX11_ABI 0
 #endif
 
-#define TLR_PLUGIN(NAME, VERSION, REGISTER_FN)                                             \
-  extern "C" TLR_EXPORT const tlr_plugin_descriptor* tlr_plugin_info() {                         \
-    static const tlr_plugin_descriptor info = {TLR_ABI_VERSION, NAME,          VERSION,   \
-                                                TORCH_VERSION,   TLR_CXX11_ABI, REGISTER_FN}; \
-    return &info;                                                                          \
+#define TLR_PLUGIN(NAME, VERSION, REGISTER_FN)                                               \
+  extern "C" TLR_EXPORT const tlr_plugin_descriptor* tlr_plugin_info() {                     \
+    static const tlr_plugin_descriptor info = {TLR_ABI_VERSION, NAME,          VERSION,      \
+                                               TORCH_VERSION,   TLR_CXX11_ABI, REGISTER_FN}; \
+    return &info;                                                                            \
   }

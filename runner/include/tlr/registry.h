@@ -60,7 +60,8 @@ class TLR_API Registry {
 
   // --- used by the runner ---
   // Library and plugin the next registrations belong to (set by the loader around register_fn).
-  void set_origin(const std::string& library, const std::string& plugin, const std::string& version);
+  void set_origin(const std::string& library, const std::string& plugin,
+                  const std::string& version);
   // Moves every component of `other` into this registry; throws tlr::Error naming both libraries
   // (and changes nothing) when a (kind, name) pair is already present.
   void absorb(Registry& other);
@@ -74,8 +75,7 @@ class TLR_API Registry {
                                             const Context& c) const;
   std::shared_ptr<Backbone> make_backbone(const std::string& name, const Params& p,
                                           const Context& c) const;
-  std::unique_ptr<Head> make_head(const std::string& name, const Params& p,
-                                  const Context& c) const;
+  std::unique_ptr<Head> make_head(const std::string& name, const Params& p, const Context& c) const;
   std::unique_ptr<Strategy> make_strategy(const std::string& name, const Params& p,
                                           const Context& c) const;
 

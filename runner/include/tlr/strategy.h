@@ -2,14 +2,14 @@
 // learning rate per group), and drives the runner's trainer through a Cell.
 #pragma once
 
+#include <torch/nn/module.h>
+#include <torch/nn/modules/container/sequential.h>
+
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <torch/nn/module.h>
-#include <torch/nn/modules/container/sequential.h>
 
 #include "tlr/abi.h"
 #include "tlr/backbone.h"
@@ -54,16 +54,16 @@ struct ParamGroup {
 
 // What the trainer did.
 struct FitResult {
-  int epochs = 0;              // epochs run
-  int best_epoch = 0;          // 1-based epoch whose weights were kept
+  int epochs = 0;      // epochs run
+  int best_epoch = 0;  // 1-based epoch whose weights were kept
   double best_val_accuracy = 0;
   std::string stopped_because;  // "max epochs", "early stopping", ...
 };
 
 // Overrides a strategy may apply to the model's training block for one fit() call.
 struct FitOverrides {
-  int epochs = -1;           // -1: the YAML value
-  std::string phase;         // recorded with each epoch row ("warmup", "fine-tune"); "" for one phase
+  int epochs = -1;    // -1: the YAML value
+  std::string phase;  // recorded with each epoch row ("warmup", "fine-tune"); "" for one phase
 };
 
 // One model of the experiment, fully resolved, with the runner's services.

@@ -1,12 +1,12 @@
 #include "cli/common.h"
 
-#include "core/config/document.h"
-
 #include <torch/torch.h>
 
 #include <filesystem>
 #include <iostream>
 #include <thread>
+
+#include "core/config/document.h"
 
 namespace tlr::cli {
 
@@ -65,7 +65,8 @@ Checked check_file(const std::string& file, const std::vector<std::string>& sets
     return out;
   }
   if (!quiet) {
-    for (const auto& problem : loader.problems()) std::cerr << "warning: " << problem.message << "\n";
+    for (const auto& problem : loader.problems())
+      std::cerr << "warning: " << problem.message << "\n";
   }
   out.plan = std::move(resolution.plan);
   out.ok = true;

@@ -16,7 +16,8 @@ namespace po = boost::program_options;
 // Parses `args` against `options` (and positional names); on bad options prints
 // "runner <command>: error: ..." and returns false. Prints help and returns false with
 // *help_shown set when --help is given.
-bool parse(const std::string& command, const std::string& usage, const po::options_description& options,
+bool parse(const std::string& command, const std::string& usage,
+           const po::options_description& options,
            const po::positional_options_description& positional,
            const std::vector<std::string>& args, po::variables_map& vm, bool* help_shown);
 

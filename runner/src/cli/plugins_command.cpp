@@ -1,10 +1,9 @@
 // `runner plugins [NAME]`: what is installed, and what each component's parameters are.
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <iomanip>
-#include <set>
 #include <iostream>
+#include <nlohmann/json.hpp>
+#include <set>
 
 #include "cli/commands.h"
 #include "cli/common.h"
@@ -62,13 +61,14 @@ int plugins_command(const std::vector<std::string>& args) {
   po::options_description options("options");
   options.add_options()("help,h", "describe this command")(
       "plugin-path", po::value<std::vector<std::string>>()->composing(),
-      "also load the plugins of this folder (repeatable)")(
-      "name", po::value<std::string>(), "a component to describe");
+      "also load the plugins of this folder (repeatable)")("name", po::value<std::string>(),
+                                                           "a component to describe");
   po::positional_options_description positional;
   positional.add("name", 1);
   po::variables_map vm;
   bool help = false;
-  if (!parse("plugins", "usage: runner plugins [NAME] [--plugin-path DIR]...\n\n"
+  if (!parse("plugins",
+             "usage: runner plugins [NAME] [--plugin-path DIR]...\n\n"
              "Lists kind, name, plugin, version and library of every component found on the\n"
              "plugin path, then each one's parameters (type, default, description).\n"
              "With NAME, describes the components of that name only.\n",
@@ -88,7 +88,8 @@ int plugins_command(const std::vector<std::string>& args) {
   });
   if (only.empty()) {
     std::cout << std::left << std::setw(11) << "kind" << std::setw(20) << "name" << std::setw(20)
-              << "plugin" << std::setw(9) << "version" << "library\n";
+              << "plugin" << std::setw(9) << "version"
+              << "library\n";
     for (const auto& c : components) {
       std::cout << std::setw(11) << kind_name(c.kind) << std::setw(20) << c.name << std::setw(20)
                 << c.plugin << std::setw(9) << c.plugin_version << c.library << "\n";

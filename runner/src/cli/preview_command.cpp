@@ -16,16 +16,17 @@ namespace tlr::cli {
 
 int preview_augment_command(const std::vector<std::string>& args) {
   po::options_description options("options");
-  options.add_options()
-      ("help,h", "describe this command")
-      ("file", po::value<std::string>()->required(), "the experiment file")
-      ("model", po::value<std::string>(), "the model (default: the first with an augmenter)")
-      ("out", po::value<std::string>(), "PNG to write (default results/<experiment>/<model>/augment_preview.png)")
-      ("rows", po::value<int>()->default_value(6), "images (one per row)")
-      ("cols", po::value<int>()->default_value(8), "columns: the original, then augmented copies")
-      ("set", po::value<std::vector<std::string>>()->composing(), "PATH=VALUE override (repeatable)")
-      ("plugin-path", po::value<std::vector<std::string>>()->composing(),
-       "also load the plugins of this folder (repeatable)");
+  options.add_options()("help,h", "describe this command")(
+      "file", po::value<std::string>()->required(), "the experiment file")(
+      "model", po::value<std::string>(), "the model (default: the first with an augmenter)")(
+      "out", po::value<std::string>(),
+      "PNG to write (default results/<experiment>/<model>/augment_preview.png)")(
+      "rows", po::value<int>()->default_value(6), "images (one per row)")(
+      "cols", po::value<int>()->default_value(8), "columns: the original, then augmented copies")(
+      "set", po::value<std::vector<std::string>>()->composing(),
+      "PATH=VALUE override (repeatable)")("plugin-path",
+                                          po::value<std::vector<std::string>>()->composing(),
+                                          "also load the plugins of this folder (repeatable)");
   po::positional_options_description positional;
   positional.add("file", 1);
   po::variables_map vm;
@@ -49,8 +50,9 @@ int preview_augment_command(const std::vector<std::string>& args) {
   std::vector<std::string> names;
   for (const auto& m : checked.plan.models) {
     names.push_back(m.name);
-    const bool wanted = vm.count("model") ? m.name == vm["model"].as<std::string>()
-                                          : m.json.contains("augmenter") && m.json["augmenter"].is_object();
+    const bool wanted = vm.count("model")
+                            ? m.name == vm["model"].as<std::string>()
+                            : m.json.contains("augmenter") && m.json["augmenter"].is_object();
     if (wanted && model == nullptr) model = &m;
   }
   if (model == nullptr) {
@@ -68,8 +70,8 @@ int preview_augment_command(const std::vector<std::string>& args) {
     context.cache_dir = "results/cache";
     DataSource data(registry, context);
     const PreparedData& prepared = data.prepare(model->json["data"]);
-    const InputSpec input =
-        InputSpec::from_params(Params::from_json(model->json["data"].value("input", nlohmann::json::object()).dump()));
+    const InputSpec input = InputSpec::from_params(
+        Params::from_json(model->json["data"].value("input", nlohmann::json::object()).dump()));
     std::unique_ptr<Augmenter> augmenter;
     if (model->json.contains("augmenter") && model->json["augmenter"].is_object()) {
       const auto& spec = model->json["augmenter"];
@@ -77,9 +79,9 @@ int preview_augment_command(const std::vector<std::string>& args) {
           spec["plugin"].get<std::string>(),
           Params::from_json(spec.value("params", nlohmann::json::object()).dump()), context);
     }
-    const std::string out =
-        vm.count("out") ? vm["out"].as<std::string>()
-                        : "results/" + checked.plan.experiment + "/" + model->name + "/augment_preview.png";
+    const std::string out = vm.count("out") ? vm["out"].as<std::string>()
+                                            : "results/" + checked.plan.experiment + "/" +
+                                                  model->name + "/augment_preview.png";
     std::filesystem::create_directories(std::filesystem::path(out).parent_path());
     write_augment_preview(*prepared.dataset, prepared.split.train, input, augmenter.get(),
                           model->json.value("seed", 42ULL), vm["rows"].as<int>(),

@@ -9,14 +9,13 @@ namespace tlr::cli {
 
 int report_command(const std::vector<std::string>& args) {
   po::options_description options("options");
-  options.add_options()
-      ("help,h", "describe this command")
-      ("experiment", po::value<std::string>()->default_value(""),
-       "the experiment to report (default: the latest recorded)")
-      ("format", po::value<std::string>()->default_value("table"), "table | markdown | csv | json")
-      ("db", po::value<std::string>()->default_value("results/results.db"), "the results database")
-      ("html", po::value<std::string>(),
-       "also write <DIR>/<experiment>/report.html (default: no HTML)");
+  options.add_options()("help,h", "describe this command")(
+      "experiment", po::value<std::string>()->default_value(""),
+      "the experiment to report (default: the latest recorded)")(
+      "format", po::value<std::string>()->default_value("table"), "table | markdown | csv | json")(
+      "db", po::value<std::string>()->default_value("results/results.db"), "the results database")(
+      "html", po::value<std::string>(),
+      "also write <DIR>/<experiment>/report.html (default: no HTML)");
   po::positional_options_description positional;
   po::variables_map vm;
   bool help = false;

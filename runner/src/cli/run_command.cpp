@@ -15,7 +15,6 @@
 namespace tlr::cli {
 namespace {
 
-
 void on_sigint(int) {
   // A second Ctrl-C ends the process at once.
   if (interrupt_requested().exchange(true)) std::_Exit(130);
@@ -29,34 +28,33 @@ std::vector<std::string> strings_of(const po::variables_map& vm, const char* key
 
 int run_command(const std::vector<std::string>& args) {
   po::options_description options("options");
-  options.add_options()
-      ("help,h", "describe this command")
-      ("file", po::value<std::string>()->required(), "the experiment file")
-      ("set", po::value<std::vector<std::string>>()->composing(),
-       "PATH=VALUE: override a value of the file (repeatable), e.g. defaults.training.epochs=3, "
-       "models.scratch.training.epochs=5, '*.training.epochs=1' (every model)")
-      ("only", po::value<std::vector<std::string>>()->multitoken()->composing(),
-       "run only these models (by name)")
-      ("threads", po::value<int>()->default_value(0),
-       "libtorch threads (and data workers); 0 = all cores")
-      ("seed", po::value<long long>(), "replace every model's seed")
-      ("db", po::value<std::string>()->default_value("results/results.db"), "the results database")
-      ("results", po::value<std::string>()->default_value("results"),
-       "folder for artifacts, caches and report.html")
-      ("plugin-path", po::value<std::vector<std::string>>()->composing(),
-       "also load the plugins of this folder (repeatable)")
-      ("dry-run", "print the resolved plan (every model expanded, with its hash) and stop")
-      ("quiet,q", "print only errors and the final table");
+  options.add_options()("help,h", "describe this command")(
+      "file", po::value<std::string>()->required(), "the experiment file")(
+      "set", po::value<std::vector<std::string>>()->composing(),
+      "PATH=VALUE: override a value of the file (repeatable), e.g. defaults.training.epochs=3, "
+      "models.scratch.training.epochs=5, '*.training.epochs=1' (every model)")(
+      "only", po::value<std::vector<std::string>>()->multitoken()->composing(),
+      "run only these models (by name)")("threads", po::value<int>()->default_value(0),
+                                         "libtorch threads (and data workers); 0 = all cores")(
+      "seed", po::value<long long>(), "replace every model's seed")(
+      "db", po::value<std::string>()->default_value("results/results.db"), "the results database")(
+      "results", po::value<std::string>()->default_value("results"),
+      "folder for artifacts, caches and report.html")(
+      "plugin-path", po::value<std::vector<std::string>>()->composing(),
+      "also load the plugins of this folder (repeatable)")(
+      "dry-run", "print the resolved plan (every model expanded, with its hash) and stop")(
+      "quiet,q", "print only errors and the final table");
   po::positional_options_description positional;
   positional.add("file", 1);
   po::variables_map vm;
   bool help = false;
-  if (!parse("run",
-             "usage: runner run FILE [options]\n\n"
-             "Runs every model of an experiment file, records each run, epoch, metric and artifact\n"
-             "in the results database, then prints the comparison table and writes\n"
-             "<results>/<experiment>/report.html.\n",
-             options, positional, args, vm, &help)) {
+  if (!parse(
+          "run",
+          "usage: runner run FILE [options]\n\n"
+          "Runs every model of an experiment file, records each run, epoch, metric and artifact\n"
+          "in the results database, then prints the comparison table and writes\n"
+          "<results>/<experiment>/report.html.\n",
+          options, positional, args, vm, &help)) {
     return help ? kExitOk : kExitBadInput;
   }
   const bool quiet = vm.count("quiet") > 0;
@@ -101,12 +99,12 @@ int run_command(const std::vector<std::string>& args) {
 
 int validate_command(const std::vector<std::string>& args) {
   po::options_description options("options");
-  options.add_options()
-      ("help,h", "describe this command")
-      ("file", po::value<std::string>()->required(), "the experiment file")
-      ("set", po::value<std::vector<std::string>>()->composing(), "PATH=VALUE override (repeatable)")
-      ("plugin-path", po::value<std::vector<std::string>>()->composing(),
-       "also load the plugins of this folder (repeatable)");
+  options.add_options()("help,h", "describe this command")(
+      "file", po::value<std::string>()->required(), "the experiment file")(
+      "set", po::value<std::vector<std::string>>()->composing(),
+      "PATH=VALUE override (repeatable)")("plugin-path",
+                                          po::value<std::vector<std::string>>()->composing(),
+                                          "also load the plugins of this folder (repeatable)");
   po::positional_options_description positional;
   positional.add("file", 1);
   po::variables_map vm;

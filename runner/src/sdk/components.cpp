@@ -19,9 +19,12 @@ Batches::~Batches() = default;
 
 const char* split_name(Split split) {
   switch (split) {
-    case Split::train: return "train";
-    case Split::val: return "val";
-    case Split::test: return "test";
+    case Split::train:
+      return "train";
+    case Split::val:
+      return "val";
+    case Split::test:
+      return "test";
   }
   return "?";
 }

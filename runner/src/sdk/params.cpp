@@ -22,7 +22,8 @@ const char* type_word(const nlohmann::json& v) {
   return "null";
 }
 
-[[noreturn]] void wrong_type(const std::string& key, const char* expected, const nlohmann::json& v) {
+[[noreturn]] void wrong_type(const std::string& key, const char* expected,
+                             const nlohmann::json& v) {
   throw Error("parameter '" + key + "': expected " + expected + ", got " + type_word(v));
 }
 

@@ -8,18 +8,23 @@ namespace tlr {
 
 const char* kind_name(Kind kind) {
   switch (kind) {
-    case Kind::dataset: return "dataset";
-    case Kind::augmenter: return "augmenter";
-    case Kind::backbone: return "backbone";
-    case Kind::head: return "head";
-    case Kind::strategy: return "strategy";
+    case Kind::dataset:
+      return "dataset";
+    case Kind::augmenter:
+      return "augmenter";
+    case Kind::backbone:
+      return "backbone";
+    case Kind::head:
+      return "head";
+    case Kind::strategy:
+      return "strategy";
   }
   return "?";
 }
 
 struct Registry::Impl {
-  using Factory = std::variant<DatasetFactory, AugmenterFactory, BackboneFactory, HeadFactory,
-                               StrategyFactory>;
+  using Factory =
+      std::variant<DatasetFactory, AugmenterFactory, BackboneFactory, HeadFactory, StrategyFactory>;
   struct Entry {
     ComponentInfo info;
     Factory make;
@@ -67,8 +72,8 @@ void Registry::dataset(const std::string& name, DatasetFactory make, const std::
                        const std::string& summary) {
   impl_->add(Kind::dataset, name, std::move(make), schema, summary);
 }
-void Registry::augmenter(const std::string& name, AugmenterFactory make,
-                         const std::string& schema, const std::string& summary) {
+void Registry::augmenter(const std::string& name, AugmenterFactory make, const std::string& schema,
+                         const std::string& summary) {
   impl_->add(Kind::augmenter, name, std::move(make), schema, summary);
 }
 void Registry::backbone(const std::string& name, BackboneFactory make, const std::string& schema,

@@ -36,15 +36,12 @@ std::string dl_reason(const std::string& what) {
 
 }  // namespace
 
-std::string executable_dir() {
-  return boost::dll::program_location().parent_path().string();
-}
+std::string executable_dir() { return boost::dll::program_location().parent_path().string(); }
 
 std::vector<std::string> PluginLoader::default_search_path() {
   std::vector<std::string> dirs;
-  dirs.push_back((fs::path(executable_dir()) / ".." / "lib" / "tlr" / "plugins")
-                     .lexically_normal()
-                     .string());
+  dirs.push_back(
+      (fs::path(executable_dir()) / ".." / "lib" / "tlr" / "plugins").lexically_normal().string());
 #ifdef TLR_INSTALL_PLUGIN_DIR
   dirs.push_back(TLR_INSTALL_PLUGIN_DIR);
 #endif
@@ -72,7 +69,8 @@ void PluginLoader::load_directory(const std::string& dir) {
   std::vector<std::string> files;
   for (const auto& entry : fs::directory_iterator(dir, ec)) {
     const std::string name = entry.path().filename().string();
-    if (entry.is_regular_file(ec) && name.rfind("lib", 0) == 0 && entry.path().extension() == ".so") {
+    if (entry.is_regular_file(ec) && name.rfind("lib", 0) == 0 &&
+        entry.path().extension() == ".so") {
       files.push_back(entry.path().string());
     }
   }
@@ -105,9 +103,8 @@ bool PluginLoader::load_file(const std::string& path) {
       library.get<const tlr_plugin_descriptor*()>(TLR_PLUGIN_ENTRY_SYMBOL)();
   if (info == nullptr) return refuse("entry point returned no plugin description");
   if (info->abi_version != TLR_ABI_VERSION) {
-    return refuse("plugin ABI version " + std::to_string(info->abi_version) +
-                  ", runner supports " + std::to_string(TLR_ABI_VERSION) +
-                  "; rebuild it against this SDK");
+    return refuse("plugin ABI version " + std::to_string(info->abi_version) + ", runner supports " +
+                  std::to_string(TLR_ABI_VERSION) + "; rebuild it against this SDK");
   }
   const std::string torch_version = info->torch_version ? info->torch_version : "unknown";
   if (torch_version != TORCH_VERSION) {

@@ -17,11 +17,20 @@ std::string escape(const std::string& s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -51,8 +60,8 @@ std::string chart(const std::string& title, const std::vector<Series>& series) {
   }
   std::ostringstream svg;
   svg << "<svg class=\"chart\" viewBox=\"0 0 " << w << " " << h << "\" role=\"img\" aria-label=\""
-      << escape(title) << "\"><text x=\"" << left << "\" y=\"15\" class=\"title\">"
-      << escape(title) << "</text>";
+      << escape(title) << "\"><text x=\"" << left << "\" y=\"15\" class=\"title\">" << escape(title)
+      << "</text>";
   if (n == 0 || !std::isfinite(lo)) {
     svg << "<text x=\"" << left << "\" y=\"" << h / 2 << "\">no epochs recorded</text></svg>";
     return svg.str();
@@ -60,7 +69,9 @@ std::string chart(const std::string& title, const std::vector<Series>& series) {
   if (hi - lo < 1e-9) hi = lo + 1e-3, lo -= 1e-3;
   const double pad = (hi - lo) * 0.05;
   lo -= pad, hi += pad;
-  auto x = [&](std::size_t i) { return left + (w - left - right) * (n == 1 ? 0.5 : double(i) / double(n - 1)); };
+  auto x = [&](std::size_t i) {
+    return left + (w - left - right) * (n == 1 ? 0.5 : double(i) / double(n - 1));
+  };
   auto y = [&](double v) { return top + (h - top - bottom) * (1 - (v - lo) / (hi - lo)); };
   svg << "<rect x=\"" << left << "\" y=\"" << top << "\" width=\"" << w - left - right
       << "\" height=\"" << h - top - bottom << "\" class=\"frame\"/>";
@@ -77,7 +88,8 @@ std::string chart(const std::string& title, const std::vector<Series>& series) {
   for (const auto& s : series) {
     std::string points;
     for (std::size_t i = 0; i < s.values.size(); ++i) {
-      if (std::isfinite(s.values[i])) points += num(x(i), "%.1f") + "," + num(y(s.values[i]), "%.1f") + " ";
+      if (std::isfinite(s.values[i]))
+        points += num(x(i), "%.1f") + "," + num(y(s.values[i]), "%.1f") + " ";
     }
     svg << "<polyline fill=\"none\" stroke=\"" << s.color << "\" stroke-width=\"2\" points=\""
         << points << "\"/>";

@@ -11,9 +11,9 @@ namespace tlr {
 
 struct ReportOptions {
   std::string db_path = "results/results.db";
-  std::string experiment;   // "" = the latest experiment in the database
+  std::string experiment;        // "" = the latest experiment in the database
   std::string format = "table";  // table | markdown | csv | json
-  std::string html_dir;     // when set, also writes <html_dir>/<experiment>/report.html
+  std::string html_dir;          // when set, also writes <html_dir>/<experiment>/report.html
 };
 
 // Throws tlr::Error for an unknown format or experiment.

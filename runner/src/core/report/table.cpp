@@ -1,7 +1,6 @@
-#include <nlohmann/json.hpp>
-
 #include <cstdio>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "core/report/report.h"
@@ -40,10 +39,10 @@ struct Column {
   bool right;
 };
 
-const std::vector<Column> kColumns = {
-    {"model", false},  {"strategy", false}, {"trainable", true}, {"best val", true},
-    {"test acc", true}, {"precision", true}, {"recall", true},   {"f1", true},
-    {"epochs", true},   {"time", true},      {"img/s", true},    {"status", false}};
+const std::vector<Column> kColumns = {{"model", false},   {"strategy", false}, {"trainable", true},
+                                      {"best val", true}, {"test acc", true},  {"precision", true},
+                                      {"recall", true},   {"f1", true},        {"epochs", true},
+                                      {"time", true},     {"img/s", true},     {"status", false}};
 
 std::vector<std::string> cells(const RunSummary& r) {
   return {r.model,
@@ -84,8 +83,8 @@ std::string format_summaries(const std::vector<RunSummary>& rows, const std::str
                       {"strategy", r.strategy},
                       {"backbone", r.backbone},
                       {"status", to_string(r.status)},
-                      {"trainable_params", r.trainable_params ? nlohmann::json(*r.trainable_params)
-                                                              : nlohmann::json()},
+                      {"trainable_params",
+                       r.trainable_params ? nlohmann::json(*r.trainable_params) : nlohmann::json()},
                       {"best_val_acc", optional_json(r.best_val_acc)},
                       {"test_accuracy", optional_json(r.test_accuracy)},
                       {"test_precision", optional_json(r.test_precision)},

@@ -13,9 +13,12 @@ using nlohmann::json;
 
 const std::vector<std::size_t>& PreparedData::indices(Split which) const {
   switch (which) {
-    case Split::train: return split.train;
-    case Split::val: return split.val;
-    case Split::test: return split.test;
+    case Split::train:
+      return split.train;
+    case Split::val:
+      return split.val;
+    case Split::test:
+      return split.test;
   }
   return split.test;
 }

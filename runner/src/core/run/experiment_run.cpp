@@ -195,11 +195,15 @@ class RunCell : public Cell {
 
   void evaluate(Classifier& model, Batches& test) override {
     Evaluation e = tlr::evaluate(model, test, mode_, classes_);
-    std::vector<std::pair<std::string, double>> values{
-        {"accuracy", e.accuracy}, {"precision", e.precision}, {"recall", e.recall},
-        {"f1", e.f1},             {"loss", e.loss},           {"samples", double(e.samples)},
-        {"macro_precision", e.macro_precision}, {"macro_recall", e.macro_recall},
-        {"macro_f1", e.macro_f1}};
+    std::vector<std::pair<std::string, double>> values{{"accuracy", e.accuracy},
+                                                       {"precision", e.precision},
+                                                       {"recall", e.recall},
+                                                       {"f1", e.f1},
+                                                       {"loss", e.loss},
+                                                       {"samples", double(e.samples)},
+                                                       {"macro_precision", e.macro_precision},
+                                                       {"macro_recall", e.macro_recall},
+                                                       {"macro_f1", e.macro_f1}};
     for (std::size_t c = 0; c < e.per_class.size(); ++c) {
       const std::string& name = data_.split.classes[c];
       values.emplace_back("precision/" + name, e.per_class[c].precision);
@@ -244,11 +248,10 @@ class RunCell : public Cell {
     if (!recorded_bad_.insert(split).second) return;
     auto decoded = shared_.data.images(data_, split, input_, shared_.workers, on_bad_image_);
     const auto& bad = decoded->bad_images();
-    shared_.store.record_metrics(run_id_, "data",
-                                 {{std::string("skipped_images/") + split_name(split),
-                                   static_cast<double>(bad.size())},
-                                  {std::string("samples/") + split_name(split),
-                                   static_cast<double>(decoded->size())}});
+    shared_.store.record_metrics(
+        run_id_, "data",
+        {{std::string("skipped_images/") + split_name(split), static_cast<double>(bad.size())},
+         {std::string("samples/") + split_name(split), static_cast<double>(decoded->size())}});
     if (!shared_.options.quiet) {
       for (const auto& b : bad) std::cerr << "warning: skipped " << b.message << "\n";
     }
@@ -340,9 +343,8 @@ ExperimentOutcome run_experiment(const config::Plan& plan, const Registry& regis
   Store store = Store::open(options.db_path);
   Context context;
   context.experiment_dir = fs::path(plan.file).parent_path().string();
-  context.cache_dir =
-      options.cache_dir.empty() ? (fs::path(options.results_dir) / "cache").string()
-                                : options.cache_dir;
+  context.cache_dir = options.cache_dir.empty() ? (fs::path(options.results_dir) / "cache").string()
+                                                : options.cache_dir;
   Shared shared{registry,
                 store,
                 options,
@@ -429,10 +431,9 @@ ExperimentOutcome run_experiment(const config::Plan& plan, const Registry& regis
       std::cerr << model.name << ": error: " << reason << "\n";
     }
   }
-  store.finish_experiment(outcome.experiment_id,
-                          outcome.interrupted ? RunStatus::kInterrupted
-                          : outcome.failed    ? RunStatus::kFailed
-                                              : RunStatus::kCompleted);
+  store.finish_experiment(outcome.experiment_id, outcome.interrupted ? RunStatus::kInterrupted
+                                                 : outcome.failed    ? RunStatus::kFailed
+                                                                     : RunStatus::kCompleted);
   return outcome;
 }
 

@@ -19,7 +19,7 @@ struct RunOptions {
   std::vector<std::string> only;        // model names to run; empty = all
   long long seed_override = -1;         // --seed: replaces every model's seed
   bool quiet = false;
-  int data_workers = 0;                 // 0 = threads
+  int data_workers = 0;  // 0 = threads
 };
 
 struct ExperimentOutcome {

@@ -1,9 +1,9 @@
 #include "core/run/feature_cache.h"
 
 #include <torch/torch.h>
+#include <unistd.h>
 
 #include <filesystem>
-#include <unistd.h>
 
 namespace tlr {
 

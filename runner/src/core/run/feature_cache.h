@@ -3,10 +3,10 @@
 // second run of the same feature-extraction cell reads features instead of running the backbone.
 #pragma once
 
+#include <torch/types.h>
+
 #include <functional>
 #include <string>
-
-#include <torch/types.h>
 
 namespace tlr {
 

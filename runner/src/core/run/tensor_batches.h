@@ -2,10 +2,10 @@
 // seed when asked, so a run replays exactly.
 #pragma once
 
+#include <torch/types.h>
+
 #include <cstdint>
 #include <vector>
-
-#include <torch/types.h>
 
 #include "tlr/strategy.h"
 

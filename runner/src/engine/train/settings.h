@@ -27,9 +27,9 @@ struct ScheduleSettings {
   int patience = 10;          // plateau (Keras ReduceLROnPlateau defaults)
   double min_delta = 1e-4;    // plateau: a smaller change of the monitored value is no improvement
   std::string monitor = "val_loss";  // plateau: val_loss (lower is better) | val_acc (higher)
-  double min_lr = 0;          // plateau and cosine: the floor
-  int step_size = 10;         // step: lr *= gamma every step_size epochs
-  double gamma = 0.1;         // step
+  double min_lr = 0;                 // plateau and cosine: the floor
+  int step_size = 10;                // step: lr *= gamma every step_size epochs
+  double gamma = 0.1;                // step
 };
 
 struct EarlyStoppingSettings {
