@@ -37,6 +37,7 @@
 #include "core/plugins/loader.h"
 #include "engine/data/image_batches.h"
 #include "engine/data/split_images.h"
+#include "engine/util/cpu_allocator.h"
 #include "tlr/error.h"
 #include "tlr/params.h"
 #include "tlr/registry.h"
@@ -181,6 +182,7 @@ void print_stages(const tlr::Dataset& dataset, const tlr::Augmenter& augmenter) 
 }  // namespace
 
 int main(int argc, char** argv) {
+  tlr::use_caching_cpu_allocator();  // as the runner does
   int images = 600;
   int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   std::string dir;

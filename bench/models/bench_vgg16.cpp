@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "engine/util/cpu_allocator.h"
 #include "tlr/sdk.h"
 
 namespace {
@@ -43,7 +44,8 @@ int main(int argc, char** argv) {
   const int batch = argc > 2 ? std::atoi(argv[2]) : 32;
   const int size = argc > 3 ? std::atoi(argv[3]) : 150;
   const int iterations = argc > 4 ? std::atoi(argv[4]) : 3;
-  torch::set_num_threads(threads);  // Debian's libtorch starts with 1
+  tlr::use_caching_cpu_allocator();  // as the runner does (engine/util/cpu_allocator.h)
+  torch::set_num_threads(threads);   // Debian's libtorch starts with 1
   torch::manual_seed(0);
 
   tlr::Registry registry;

@@ -171,6 +171,24 @@ models:
             "exp.yaml:13:5: error: unknown key 'trainig' in models[0]; did you mean 'training'?\n");
 }
 
+// data.input.fit is a string or {train, eval}: a typo in either form is reported at the value.
+TEST_F(ConfigTest, InputFitTypoIsReportedAtTheValue) {
+  const Resolution r = Resolve(R"(experiment: demo
+defaults:
+  data:
+    dataset: {plugin: idx, params: {root: /data}}
+    input: {size: 32, fit: {train: stretch, eval: centre}}
+  backbone: {plugin: vgg}
+models:
+  - name: a
+    strategy: {plugin: scratch}
+    data: {input: {fit: crop}}
+)");
+  EXPECT_EQ(Text(r.diagnostics),
+            "exp.yaml:5:51: error: 'eval' must be one of stretch, center_crop; got 'centre'\n"
+            "exp.yaml:10:25: error: 'fit' must be one of stretch, center_crop; got 'crop'\n");
+}
+
 TEST_F(ConfigTest, WrongTypeNamesExpectedAndActual) {
   const Document d = Load(R"(models:
   - name: a

@@ -105,6 +105,36 @@ TEST(InputSpec, ReadsTheDataInputBlock) {
   }
 }
 
+TEST(InputSpec, FitForEverySplitOrTrainAndEval) {
+  const InputSpec plain = InputSpec::from_params(Params::from_json(R"({"size": 32})"));
+  EXPECT_EQ(plain.train_fit.mode, ImageFit::Mode::stretch);
+  EXPECT_EQ(plain.eval_fit.mode, ImageFit::Mode::stretch);
+  const InputSpec all =
+      InputSpec::from_params(Params::from_json(R"({"size": 32, "fit": "center_crop"})"));
+  EXPECT_EQ(all.train_fit.mode, ImageFit::Mode::center_crop);
+  EXPECT_EQ(all.eval_fit.mode, ImageFit::Mode::center_crop);
+  EXPECT_EQ(all.eval_fit.crop_fraction, 0.875);
+  const InputSpec seed002 = InputSpec::from_params(
+      Params::from_json(R"({"size": 224, "fit": {"eval": "center_crop"}, "crop_fraction": 0.8})"));
+  EXPECT_EQ(seed002.train_fit.mode, ImageFit::Mode::stretch);
+  EXPECT_EQ(seed002.eval_fit.mode, ImageFit::Mode::center_crop);
+  EXPECT_EQ(seed002.eval_fit.crop_fraction, 0.8);
+  for (const auto& [json, message] : std::vector<std::pair<std::string, std::string>>{
+           {R"({"size": 8, "fit": "crop"})",
+            "data.input: error: fit 'crop' is not one of stretch, center_crop"},
+           {R"({"size": 8, "fit": {"test": "stretch"}})",
+            "data.input: error: fit has 'test'; it takes train and eval"},
+           {R"({"size": 8, "crop_fraction": 1.5})",
+            "data.input: error: crop_fraction must be in (0, 1]"}}) {
+    try {
+      InputSpec::from_params(Params::from_json(json));
+      ADD_FAILURE() << "no error for " << json;
+    } catch (const Error& e) {
+      EXPECT_EQ(std::string(e.what()), message);
+    }
+  }
+}
+
 TEST(ImageBatches, ShapesScalingAndNormalisation) {
   TempDir dir;
   FileDataset data(dir.path());

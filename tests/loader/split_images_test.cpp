@@ -154,6 +154,56 @@ TEST(SplitImages, KeyDependsOnFingerprintIndicesAndSize) {
   EXPECT_NE(k, SplitImages::cache_key("f", {1, 2}, 3, 4, 5));
 }
 
+TEST(SplitImages, KeyDependsOnTheCentreCropButNotOnAStretch) {
+  const std::string stretch = SplitImages::cache_key("f", {1, 2}, 3, 4, 4);
+  ImageFit crop;
+  crop.mode = ImageFit::Mode::center_crop;
+  const std::string k = SplitImages::cache_key("f", {1, 2}, 3, 4, 4, crop);
+  EXPECT_NE(k, stretch);
+  crop.crop_fraction = 0.9;
+  EXPECT_NE(k, SplitImages::cache_key("f", {1, 2}, 3, 4, 4, crop));
+  ImageFit stretch_fit;
+  stretch_fit.crop_fraction = 0.5;  // ignored by a stretch: the v2 keys stay valid
+  EXPECT_EQ(stretch, SplitImages::cache_key("f", {1, 2}, 3, 4, 4, stretch_fit));
+}
+
+// torchvision's Resize(256) + CenterCrop(224) of a 400 x 300 image: the shorter side becomes 256
+// (scale 256/300), the 224 x 224 centre of the 341 x 256 result covers 262.5 source pixels from
+// (67.97, 18.75); here 263 from (69, 19): the same region within a source pixel.
+TEST(SplitImages, CentreCropRegionIsTorchvisionsResizeAndCenterCrop) {
+  ImageFit crop;
+  crop.mode = ImageFit::Mode::center_crop;
+  EXPECT_EQ(fit_region(400, 300, 224, 224, crop), cv::Rect(69, 19, 263, 263));
+  EXPECT_EQ(fit_region(300, 400, 224, 224, crop), cv::Rect(19, 69, 263, 263));
+  crop.crop_fraction = 1.0;  // the largest centred square
+  EXPECT_EQ(fit_region(400, 300, 224, 224, crop), cv::Rect(50, 0, 300, 300));
+  // A non-square output keeps its aspect ratio: 100 x 50 out of 400 x 400 at fraction 1.
+  EXPECT_EQ(fit_region(400, 400, 50, 100, crop), cv::Rect(0, 100, 400, 200));
+  EXPECT_EQ(fit_region(400, 300, 224, 224, ImageFit{}), cv::Rect(0, 0, 400, 300));
+}
+
+// An image with a 15-pixel red frame around a blue centre: a stretch keeps the frame at the
+// edges, a centre crop at 0.875 cuts all of it away. The dataset is asked for the covering size.
+TEST(SplitImages, CentreCropCutsTheBorderAndAsksForTheCoveringSize) {
+  TempDir dir;
+  FileDataset data(dir.path());
+  cv::Mat framed = solid(300, 400, 255, 0, 0);
+  framed(cv::Rect(15, 15, 370, 270)).setTo(cv::Scalar(0, 0, 255));  // blue inside
+  data.add("framed.png", framed, 0);
+  const auto stretched = SplitImages::load(data, {0}, 3, 56, 56, {});
+  EXPECT_EQ(stretched->image(0).at<cv::Vec3b>(0, 0), cv::Vec3b(255, 0, 0));  // RGB red
+  SplitImagesOptions options;
+  options.fit.mode = ImageFit::Mode::center_crop;
+  const auto cropped = SplitImages::load(data, {0}, 3, 56, 56, options);
+  const cv::Mat image = cropped->image(0);
+  for (const cv::Point p : {cv::Point(0, 0), cv::Point(55, 0), cv::Point(0, 55), cv::Point(55, 55),
+                            cv::Point(28, 28)}) {
+    EXPECT_EQ(image.at<cv::Vec3b>(p), cv::Vec3b(0, 0, 255)) << p;
+  }
+  EXPECT_NE(stretched->key(), cropped->key());
+  EXPECT_EQ(data.hints().back(), cv::Size(64, 64));  // 56 / 0.875
+}
+
 class SplitImagesCache : public ::testing::Test {
  protected:
   SplitImagesCache() : data_(dir_ / "images") {

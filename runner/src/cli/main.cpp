@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "engine/util/cpu_allocator.h"
 
 namespace {
 
@@ -26,6 +27,7 @@ exit status: 0 ok, 1 a run failed, 2 bad input
 }  // namespace
 
 int main(int argc, char** argv) {
+  tlr::use_caching_cpu_allocator();  // large buffers reused, not faulted in again every step
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
     std::cout << kUsage;

@@ -55,14 +55,16 @@ std::shared_ptr<const SplitImages> DataSource::images(const PreparedData& data, 
                                                       const InputSpec& input, int workers,
                                                       OnBadImage on_bad_image) {
   const auto& indices = data.indices(split);
+  const ImageFit& fit = split == Split::train ? input.train_fit : input.eval_fit;
   const std::string key = SplitImages::cache_key(data.dataset->fingerprint(), indices,
-                                                 input.channels, input.height, input.width);
+                                                 input.channels, input.height, input.width, fit);
   auto& slot = images_[key];
   if (!slot) {
     SplitImagesOptions options;
     options.cache_dir = context_.cache_dir;
     options.workers = workers;
     options.on_bad_image = on_bad_image;
+    options.fit = fit;
     slot = SplitImages::load(*data.dataset, indices, input.channels, input.height, input.width,
                              options);
   }

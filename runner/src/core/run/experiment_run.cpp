@@ -18,6 +18,7 @@
 #include "engine/train/progress.h"
 #include "engine/train/settings.h"
 #include "engine/train/trainer.h"
+#include "engine/util/cpu_allocator.h"
 #include "engine/util/sha256.h"
 #include "tlr/error.h"
 #include "tlr/weights.h"
@@ -372,6 +373,8 @@ ExperimentOutcome run_experiment(const config::Plan& plan, const Registry& regis
       continue;
     }
     ++index;
+    // The previous model's cached buffers rarely fit this one's shapes: hand them back.
+    release_cached_cpu_memory();
     const std::uint64_t seed = options.seed_override >= 0
                                    ? static_cast<std::uint64_t>(options.seed_override)
                                    : model.json.value("seed", 42ULL);

@@ -49,6 +49,7 @@ ImageBatches::ImageBatches(const Dataset& dataset, const std::vector<std::size_t
     decode.cache_dir = options_.cache_dir;
     decode.workers = std::max(1, options_.workers);
     decode.on_bad_image = options_.on_bad_image;
+    decode.fit = input_.train_fit;  // without a decoded split, the images are training images
     images_ =
         SplitImages::load(dataset, indices, input_.channels, input_.height, input_.width, decode);
   } else if (images_->channels() != input_.channels || images_->height() != input_.height ||
@@ -278,6 +279,7 @@ void write_augment_preview(const Dataset& dataset, const std::vector<std::size_t
       indices.begin(), indices.begin() + std::min<std::size_t>(rows, indices.size()));
   SplitImagesOptions decode;
   decode.on_bad_image = OnBadImage::fail;
+  decode.fit = input.train_fit;
   const auto images =
       SplitImages::load(dataset, shown, input.channels, input.height, input.width, decode);
   constexpr int kGap = 2;

@@ -29,6 +29,12 @@ std::vector<double> expand(const std::vector<double>& values, int channels, doub
   return values;
 }
 
+ImageFit::Mode fit_mode(const std::string& name, const std::string& key) {
+  if (name == "stretch") return ImageFit::Mode::stretch;
+  if (name == "center_crop") return ImageFit::Mode::center_crop;
+  fail(key + " '" + name + "' is not one of stretch, center_crop");
+}
+
 }  // namespace
 
 InputSpec InputSpec::from_params(const Params& input) {
@@ -47,6 +53,21 @@ InputSpec InputSpec::from_params(const Params& input) {
   spec.scale = input.number("scale", 1.0);
   spec.mean = statistic(input, "mean", {0.485, 0.456, 0.406});
   spec.std = statistic(input, "std", {0.229, 0.224, 0.225});
+  if (input.has("fit")) {
+    if (input.is_object("fit")) {
+      const Params fit = input.child("fit");
+      for (const std::string& key : fit.keys()) {
+        if (key != "train" && key != "eval") fail("fit has '" + key + "'; it takes train and eval");
+      }
+      spec.train_fit.mode = fit_mode(fit.string("train", "stretch"), "fit.train");
+      spec.eval_fit.mode = fit_mode(fit.string("eval", "stretch"), "fit.eval");
+    } else {
+      spec.train_fit.mode = spec.eval_fit.mode = fit_mode(input.string("fit"), "fit");
+    }
+  }
+  const double crop_fraction = input.number("crop_fraction", 0.875);
+  if (!(crop_fraction > 0 && crop_fraction <= 1)) fail("crop_fraction must be in (0, 1]");
+  spec.train_fit.crop_fraction = spec.eval_fit.crop_fraction = crop_fraction;
   spec.channel_mean();
   spec.channel_std();
   return spec;

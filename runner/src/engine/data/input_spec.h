@@ -8,6 +8,22 @@
 
 namespace tlr {
 
+// How a decoded image becomes height × width.
+struct TLR_API ImageFit {
+  enum class Mode {
+    stretch,      // the whole image resized to the size (Keras' target_size)
+    center_crop,  // scaled to cover the size / crop_fraction, then the centre cut out:
+                  // torchvision's Resize(256) + CenterCrop(224) is crop_fraction 0.875
+  };
+  Mode mode = Mode::stretch;
+  double crop_fraction = 0.875;  // center_crop only: the share of the covering image kept
+
+  bool operator==(const ImageFit& other) const {
+    return mode == other.mode && (mode == Mode::stretch || crop_fraction == other.crop_fraction);
+  }
+  bool operator!=(const ImageFit& other) const { return !(*this == other); }
+};
+
 // Images are resized to height × width with `channels` channels (1: grayscale, 3: RGB), then each
 // pixel value v (0..255) becomes (v * scale - mean[c]) / std[c].
 struct TLR_API InputSpec {
@@ -17,12 +33,14 @@ struct TLR_API InputSpec {
   double scale = 1.0;
   std::vector<double> mean;  // one value per channel; empty: 0
   std::vector<double> std;   // one value per channel; empty: 1
+  ImageFit train_fit;        // how training images reach the size (augmenters start from these)
+  ImageFit eval_fit;         // how validation and test images do
 
   // Reads data.input: {size: [height, width] or a number, channels: 1|3, scale: s,
-  // mean: [...] or "imagenet", std: [...] or "imagenet"}. One mean/std value applies to every
-  // channel. "imagenet" is torchvision's (0.485, 0.456, 0.406) / (0.229, 0.224, 0.225) for pixels
-  // in [0, 1], so it goes with scale 1/255. Throws tlr::Error ("data.input: error: ...") on bad
-  // values.
+  // mean: [...] or "imagenet", std: [...] or "imagenet", fit: stretch|center_crop or
+  // {train: ..., eval: ...}, crop_fraction: f}. One mean/std value applies to every channel.
+  // "imagenet" is torchvision's (0.485, 0.456, 0.406) / (0.229, 0.224, 0.225) for pixels in [0, 1],
+  // so it goes with scale 1/255. Throws tlr::Error ("data.input: error: ...") on bad values.
   static InputSpec from_params(const Params& input);
 
   // mean and std expanded to `channels` values. Throws tlr::Error on a length mismatch or std 0.

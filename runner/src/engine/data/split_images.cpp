@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <opencv2/imgproc.hpp>
+#include <sstream>
 #include <thread>
 
 #include "engine/util/sha256.h"
@@ -176,15 +177,19 @@ cv::Mat to_channels(const cv::Mat& image, int channels) {
 // Decodes dataset image `index` into `dst` (height × width × channels bytes); false and `bad`
 // filled when it cannot.
 bool decode_into(const Dataset& dataset, std::size_t index, int channels, int height, int width,
-                 std::uint8_t* dst, BadImage* bad) {
+                 const ImageFit& fit, std::uint8_t* dst, BadImage* bad) {
   try {
     // The dataset may decode a smaller image than it stores, never one smaller than the input
-    // size: everything downstream (cache, augmenters, batches) works at the input size.
-    const cv::Mat decoded = dataset.image_at_least(index, cv::Size(width, height));
+    // size (or, for a centre crop, than the covering size): everything downstream (cache,
+    // augmenters, batches) works at the input size.
+    const double cover = fit.mode == ImageFit::Mode::center_crop ? fit.crop_fraction : 1.0;
+    const cv::Mat decoded =
+        dataset.image_at_least(index, cv::Size(static_cast<int>(std::ceil(width / cover - 1e-9)),
+                                               static_cast<int>(std::ceil(height / cover - 1e-9))));
     if (decoded.empty()) throw std::runtime_error("empty image");
     const cv::Mat img = to_channels(decoded, channels);
     cv::Mat out(height, width, CV_8UC(channels), dst);
-    resize_to_input(img, out, height, width);
+    resize_to_input(img(fit_region(img.cols, img.rows, height, width, fit)), out, height, width);
     if (out.data != dst) throw std::runtime_error("internal: resize reallocated");
     return true;
   } catch (const DataError& e) {
@@ -218,6 +223,18 @@ void resize_to_input(const cv::Mat& src, cv::Mat& dst, int height, int width) {
   }
 }
 
+cv::Rect fit_region(int cols, int rows, int height, int width, const ImageFit& fit) {
+  if (fit.mode == ImageFit::Mode::stretch) return {0, 0, cols, rows};
+  // Scale s makes the image cover the output enlarged by 1 / crop_fraction; the output then
+  // covers width / s × height / s source pixels around the centre.
+  const double s = std::max(static_cast<double>(width) / cols, static_cast<double>(height) / rows) /
+                   fit.crop_fraction;
+  const int w = std::clamp(static_cast<int>(std::lround(width / s)), 1, cols);
+  const int h = std::clamp(static_cast<int>(std::lround(height / s)), 1, rows);
+  return {static_cast<int>(std::lround((cols - w) / 2.0)),
+          static_cast<int>(std::lround((rows - h) / 2.0)), w, h};
+}
+
 OnBadImage on_bad_image_from(const std::string& name) {
   if (name == "skip") return OnBadImage::skip;
   if (name == "fail") return OnBadImage::fail;
@@ -226,7 +243,7 @@ OnBadImage on_bad_image_from(const std::string& name) {
 
 std::string SplitImages::cache_key(const std::string& dataset_fingerprint,
                                    const std::vector<std::size_t>& indices, int channels,
-                                   int height, int width) {
+                                   int height, int width, const ImageFit& fit) {
   Sha256 hash;
   Blob blob;
   blob.text(kFormat);
@@ -235,6 +252,12 @@ std::string SplitImages::cache_key(const std::string& dataset_fingerprint,
   blob.u64(static_cast<std::uint64_t>(height));
   blob.u64(static_cast<std::uint64_t>(width));
   blob.u64(indices.size());
+  if (fit.mode == ImageFit::Mode::center_crop) {
+    std::ostringstream text;
+    text.precision(17);
+    text << "center_crop " << fit.crop_fraction;
+    blob.text(text.str());
+  }
   hash.update(blob.bytes.data(), blob.bytes.size());
   for (std::size_t i : indices) {
     const std::uint64_t v = i;
@@ -258,7 +281,7 @@ std::shared_ptr<const SplitImages> SplitImages::load(const Dataset& dataset,
   out->channels_ = channels;
   out->height_ = height;
   out->width_ = width;
-  out->key_ = cache_key(dataset.fingerprint(), indices, channels, height, width);
+  out->key_ = cache_key(dataset.fingerprint(), indices, channels, height, width, options.fit);
   if (!options.cache_dir.empty()) {
     out->cache_path_ = (fs::path(options.cache_dir) / "images" / (out->key_ + ".bin")).string();
     if (out->read_file(out->cache_path_, indices.size())) {
@@ -280,7 +303,7 @@ std::shared_ptr<const SplitImages> SplitImages::load(const Dataset& dataset,
       if (stop.load()) return;
       const std::size_t k = next.fetch_add(1);
       if (k >= n) return;
-      ok[k] = decode_into(dataset, indices[k], channels, height, width,
+      ok[k] = decode_into(dataset, indices[k], channels, height, width, options.fit,
                           out->pixels_.data() + k * bytes, &bad[k]);
       if (!ok[k] && options.on_bad_image == OnBadImage::fail) stop.store(true);
     }

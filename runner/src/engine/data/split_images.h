@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/data/input_spec.h"
 #include "tlr/abi.h"
 #include "tlr/dataset.h"
 
@@ -21,6 +22,11 @@ enum class OnBadImage { skip, fail };
 // sides shrink, bilinear (cv::INTER_LINEAR) otherwise. The area average is separable and several
 // times faster than cv::resize's INTER_AREA for non-integer factors.
 TLR_API void resize_to_input(const cv::Mat& src, cv::Mat& dst, int height, int width);
+// The part of a cols × rows image that `fit` maps onto height × width: all of it for a stretch;
+// for a centre crop, the centred height:width rectangle that becomes the output once the image is
+// scaled to cover width / crop_fraction × height / crop_fraction (for a square output, the image
+// whose shorter side is size / crop_fraction: torchvision's Resize + CenterCrop, up to rounding).
+TLR_API cv::Rect fit_region(int cols, int rows, int height, int width, const ImageFit& fit);
 // "skip" or "fail"; throws tlr::Error("data.on_bad_image: error: ...") otherwise.
 TLR_API OnBadImage on_bad_image_from(const std::string& name);
 
@@ -38,13 +44,16 @@ struct TLR_API SplitImagesOptions {
   std::string cache_dir;
   int workers = 1;  // decoding threads
   OnBadImage on_bad_image = OnBadImage::skip;
+  ImageFit fit;  // stretch the whole image, or scale and cut out the centre
 };
 
 class TLR_API SplitImages {
  public:
   // Decodes dataset images `indices` (in that order) with Dataset::image_at_least(i, width ×
-  // height), converts them to `channels` (1: grayscale with OpenCV's weights, 3: RGB) and resizes
-  // them with resize_to_input() (area average when both sides shrink, bilinear otherwise). Reads
+  // height, or width × height / crop_fraction for a centre crop), converts them to `channels` (1:
+  // grayscale with OpenCV's weights, 3: RGB), cuts out the centre when options.fit says so (see
+  // fit_region) and resizes them with resize_to_input() (area average when both sides shrink,
+  // bilinear otherwise). Reads
   // the cache file instead when a valid one exists (a truncated or corrupt file is ignored and
   // rewritten) and writes it otherwise, to a temporary file renamed into place. An image that
   // cannot be decoded is skipped and listed in bad_images(), or, with OnBadImage::fail, throws
@@ -55,10 +64,11 @@ class TLR_API SplitImages {
                                                  const SplitImagesOptions& options);
 
   // sha256 of the format version (which names the decode call), the dataset fingerprint (which
-  // names the dataset's reduced-decode rule), the index list and the size.
+  // names the dataset's reduced-decode rule), the index list, the size and a centre crop's
+  // fraction (a stretch adds nothing, so those keys are unchanged since v2).
   static std::string cache_key(const std::string& dataset_fingerprint,
                                const std::vector<std::size_t>& indices, int channels, int height,
-                               int width);
+                               int width, const ImageFit& fit = {});
 
   std::size_t size() const { return dataset_index_.size(); }  // images kept
   int channels() const { return channels_; }
