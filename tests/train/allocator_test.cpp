@@ -1,10 +1,9 @@
 // The caching CPU allocator (engine/util/cpu_allocator.h): large tensors reuse freed blocks
 // instead of faulting in fresh pages, small ones are untouched, the cache respects its limit and
 // gives memory back on request, and concurrent use from several threads stays correct.
+#include <gtest/gtest.h>
 #include <sys/resource.h>
 #include <torch/torch.h>
-
-#include <gtest/gtest.h>
 
 #include <thread>
 #include <vector>

@@ -127,8 +127,8 @@ class CachingCpuAllocator final : public c10::Allocator {
   c10::Allocator* small_;  // libtorch's default, for blocks under 2 MiB
   mutable std::mutex mutex_;
   std::size_t limit_;
-  mutable std::multimap<std::size_t, void*> free_;          // size → block
-  mutable std::unordered_map<void*, std::size_t> live_;     // block → size
+  mutable std::multimap<std::size_t, void*> free_;       // size → block
+  mutable std::unordered_map<void*, std::size_t> live_;  // block → size
   mutable CpuCacheStats stats_;
 };
 
@@ -148,7 +148,8 @@ void use_caching_cpu_allocator(std::size_t cache_limit_bytes) {
   static std::once_flag once;
   std::call_once(once, [&] {
     // Never destroyed: tensors may be freed during static destruction.
-    CachingCpuAllocator::instance = new CachingCpuAllocator(c10::GetDefaultCPUAllocator(), cache_limit_bytes);
+    CachingCpuAllocator::instance =
+        new CachingCpuAllocator(c10::GetDefaultCPUAllocator(), cache_limit_bytes);
     c10::SetCPUAllocator(CachingCpuAllocator::instance, /*priority=*/1);
   });
   CachingCpuAllocator::instance->set_limit(cache_limit_bytes);

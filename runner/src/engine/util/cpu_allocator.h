@@ -9,8 +9,8 @@
 // use_caching_cpu_allocator() installs, as libtorch's CPU allocator, one that serves blocks of
 // 2 MiB and more from a cache of freed blocks (best fit, at most twice the request), maps new
 // ones 2 MiB-aligned with transparent huge pages requested, and keeps freed blocks for reuse up to
-// a limit (a quarter of the physical memory by default). Smaller blocks go to the C library as before. Tensors allocated before the call keep
-// their own deleters, so installing it late is safe.
+// a limit (a quarter of the physical memory by default). Smaller blocks go to the C library as
+// before. Tensors allocated before the call keep their own deleters, so installing it late is safe.
 #pragma once
 
 #include <cstddef>
@@ -20,11 +20,11 @@
 namespace tlr {
 
 struct CpuCacheStats {
-  std::size_t mapped_bytes = 0;    // large blocks currently mapped (in use + cached)
-  std::size_t cached_bytes = 0;    // of those, free and waiting for reuse
+  std::size_t mapped_bytes = 0;  // large blocks currently mapped (in use + cached)
+  std::size_t cached_bytes = 0;  // of those, free and waiting for reuse
   std::size_t peak_mapped_bytes = 0;
-  std::size_t maps = 0;            // large blocks mapped from the OS so far
-  std::size_t reuses = 0;          // large allocations served from the cache
+  std::size_t maps = 0;    // large blocks mapped from the OS so far
+  std::size_t reuses = 0;  // large allocations served from the cache
 };
 
 inline constexpr std::size_t kDefaultCacheLimit = ~std::size_t{0};  // a quarter of the RAM
