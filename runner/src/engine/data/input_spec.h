@@ -17,11 +17,6 @@ struct TLR_API ImageFit {
   };
   Mode mode = Mode::stretch;
   double crop_fraction = 0.875;  // center_crop only: the share of the covering image kept
-
-  bool operator==(const ImageFit& other) const {
-    return mode == other.mode && (mode == Mode::stretch || crop_fraction == other.crop_fraction);
-  }
-  bool operator!=(const ImageFit& other) const { return !(*this == other); }
 };
 
 // Images are resized to height × width with `channels` channels (1: grayscale, 3: RGB), then each

@@ -134,14 +134,14 @@ class CachingCpuAllocator final : public c10::Allocator {
 
 CachingCpuAllocator* CachingCpuAllocator::instance = nullptr;
 
-}  // namespace
-
 std::size_t default_cache_limit() {
   const long pages = sysconf(_SC_PHYS_PAGES);
   const long page = sysconf(_SC_PAGESIZE);
   if (pages <= 0 || page <= 0) return std::size_t{1} << 30;
   return static_cast<std::size_t>(pages) * static_cast<std::size_t>(page) / 4;
 }
+
+}  // namespace
 
 void use_caching_cpu_allocator(std::size_t cache_limit_bytes) {
   if (cache_limit_bytes == kDefaultCacheLimit) cache_limit_bytes = default_cache_limit();
