@@ -39,7 +39,7 @@ numpy) inside source_pretrain's time and each stage's images are resized inside 
 that uses them, as the runner does.
 
 Usage: five_models.py [--threads 2] [--epochs N | --epochs name=N,name=N]
-                      [--source-per-class 500,100,100] [--target-per-class 100,100,500]
+                      [--source-per-class 2000,200,100] [--target-per-class 50,100,500]
 Prints one line per model on stdout: name, wall seconds, test accuracy, then key=value details.
 Progress goes to stderr.
 """
@@ -385,8 +385,8 @@ def main():
     parser.add_argument("--threads", type=int, default=2, help="torch.set_num_threads")
     parser.add_argument("--epochs", default="",
                         help="N for every model, or name=N,name=N (default: the YAML's)")
-    parser.add_argument("--source-per-class", default="500,100,100", help="TRAIN,VAL,TEST")
-    parser.add_argument("--target-per-class", default="100,100,500", help="TRAIN,VAL,TEST")
+    parser.add_argument("--source-per-class", default="2000,200,100", help="TRAIN,VAL,TEST")
+    parser.add_argument("--target-per-class", default="50,100,500", help="TRAIN,VAL,TEST")
     parser.add_argument("--root", default=default_root(), help="Fashion-MNIST idx .gz folder")
     parser.add_argument("--workers", type=int, default=0,
                         help="DataLoader worker processes for the augmented models (default 0)")

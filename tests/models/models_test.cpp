@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include <nlohmann/json.hpp>
+#include <tuple>
 
 #include "models/plugin_harness.h"
 
@@ -258,6 +259,79 @@ TEST(MobilenetV2, WidthMult) {
   auto narrow = make_backbone("mobilenet_v2", R"({"width_mult": 0.5})");
   EXPECT_EQ(narrow->output_shape({3, 64, 64}), (Shape{1280, 2, 2}));
   EXPECT_EQ(forward_shape(*narrow, {3, 64, 64}), (Shape{1280, 2, 2}));
+}
+
+// --- forward_blocks: running part of a backbone ----------------------------------------------
+
+// Every bundled backbone split at each of its blocks: the leading blocks then the rest compute
+// what the whole backbone computes, in eval mode and (BatchNorm in training mode) in train mode.
+TEST(ForwardBlocks, LeadingBlocksThenTheRestEqualTheWholeBackbone) {
+  const std::vector<std::tuple<std::string, std::string, Shape>> backbones = {
+      {"basic_cnn", R"({"widths": [4, 8, 8]})", {3, 32, 32}},
+      {"vgg", R"({"variant": "vgg11", "width": 0.125, "batch_norm": true})", {3, 32, 32}},
+      {"resnet", R"({"variant": "resnet18", "width": 0.125})", {3, 33, 33}},
+      {"mobilenet_v2", R"({"width_mult": 0.25})", {3, 33, 33}}};
+  for (const auto& [plugin, params, chw] : backbones) {
+    torch::manual_seed(3);
+    std::shared_ptr<Backbone> net = make_backbone(plugin, params);
+    ASSERT_TRUE(net->can_forward_blocks()) << plugin;
+    const auto blocks = net->blocks();
+    Shape input{2};
+    input.insert(input.end(), chw.begin(), chw.end());
+    const torch::Tensor x = torch::randn(input);
+    torch::NoGradGuard no_grad;
+    for (const bool training : {false, true}) {
+      net->train(training);
+      const torch::Tensor whole = net->forward(x);
+      for (std::size_t cut = 1; cut < blocks.size(); ++cut) {
+        BackboneBlocks leading(net, blocks.front(), blocks[cut - 1]);
+        BackboneBlocks rest(net, blocks[cut], blocks.back());
+        EXPECT_EQ(rest.blocks().front(), blocks[cut]);
+        const torch::Tensor split = rest.forward(leading.forward(x));
+        EXPECT_TRUE(torch::allclose(split, whole, 1e-4, 1e-5))
+            << plugin << " split before " << blocks[cut] << (training ? " (train)" : " (eval)");
+      }
+    }
+  }
+}
+
+TEST(ForwardBlocks, BackboneBlocksSharesTheTensorsAndNamesItsRange) {
+  std::shared_ptr<Backbone> vgg = make_backbone("vgg", R"({"variant": "vgg11", "width": 0.125})");
+  BackboneBlocks rest(vgg, "block3_conv1", "block5_pool");
+  EXPECT_EQ(rest.blocks().front(), "block3_conv1");
+  EXPECT_EQ(rest.blocks().back(), "block5_pool");
+  EXPECT_EQ(rest.block_of("backbone.features.6.weight"), "block3_conv1");
+  EXPECT_EQ(rest.block_of("backbone.features.0.weight"), "");  // block1_conv1: outside
+  EXPECT_EQ(rest.parameters().size(), vgg->parameters().size());
+  EXPECT_TRUE(rest.named_parameters()["backbone.features.6.weight"].is_same(
+      vgg->named_parameters()["features.6.weight"]));
+  rest.train(false);
+  EXPECT_FALSE(vgg->is_training());  // one set of modules
+  rest.cut_after("block4_pool");
+  EXPECT_EQ(rest.blocks().back(), "block4_pool");
+  EXPECT_EQ(rest.output_shape({16, 8, 8}), (Shape{64, 2, 2}));
+  EXPECT_THAT(error_of([&] { rest.cut_after("block1_pool"); }),
+              ::testing::StartsWith("unknown block 'block1_pool'; blocks: block3_conv1, "));
+  EXPECT_THAT(error_of([&] { BackboneBlocks(vgg, "block4_pool", "block2_pool"); }),
+              ::testing::StartsWith("BackboneBlocks: no block range block4_pool to block2_pool; "
+                                    "blocks: block1_conv1, block1_pool, "));
+}
+
+// A backbone that runs only whole (the torchscript plugin's kind) says so.
+TEST(ForwardBlocks, ABackboneThatRunsOnlyWholeIsRefused) {
+  struct Whole : Backbone {
+    torch::Tensor forward(torch::Tensor x) override { return x; }
+    std::vector<std::string> blocks() const override { return {"a", "b"}; }
+    std::string block_of(const std::string&) const override { return "a"; }
+    void cut_after(const std::string&) override {}
+  };
+  auto whole = std::make_shared<Whole>();
+  EXPECT_FALSE(whole->can_forward_blocks());
+  EXPECT_EQ(error_of([&] { whole->forward_blocks(torch::zeros({1}), "a", "a"); }),
+            "this backbone cannot run part of its forward pass (blocks a to a); it runs only "
+            "whole");
+  EXPECT_EQ(error_of([&] { BackboneBlocks(whole, "b", "b"); }),
+            "BackboneBlocks: this backbone cannot run part of its forward pass");
 }
 
 // --- heads ---------------------------------------------------------------------------------

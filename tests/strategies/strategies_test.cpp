@@ -184,6 +184,43 @@ TEST_F(StrategyTest, FineTuneTrainsOnlyTheBlocksFromTheNamedOneOn) {
   }
 }
 
+TEST_F(StrategyTest, FineTuneComputesTheFrozenLeadingBlocksOfValidationImagesOnce) {
+  auto strategy = make("fine_tune", Params::from_json(R"({"from": "block2"})"));
+  FakeCell cell{Params()};
+  strategy->run(cell);
+  // Validation: block1's output from the feature cache; fit() trains block2 and the head on it.
+  EXPECT_EQ(cell.feature_splits, (std::vector<Split>{Split::val}));
+  EXPECT_EQ(cell.image_calls,
+            (std::vector<std::pair<Split, bool>>{{Split::train, true}, {Split::test, false}}));
+  ASSERT_EQ(cell.fit_calls.size(), 1u);
+  EXPECT_EQ(cell.fit_calls[0].fitted_blocks, (std::vector<std::string>{"block2_conv1"}));
+  EXPECT_EQ(cell.evaluations, 1);  // the whole model, on test images
+}
+
+// The cached path trains exactly what the plain one does (same seed, same batches): a backbone
+// that runs only whole takes the plain path.
+TEST_F(StrategyTest, FineTuneWithCachedLeadingBlocksTrainsAsTheWholeModelWould) {
+  std::vector<EpochRecord> epochs[2];
+  double accuracy[2];
+  for (const bool splittable : {true, false}) {
+    auto strategy = make("fine_tune", Params::from_json(R"({"from": "block2"})"));
+    FakeCell cell{Params(), 2, 3, splittable};
+    strategy->run(cell);
+    EXPECT_EQ(cell.feature_splits.size(), splittable ? 1u : 0u);
+    EXPECT_EQ(cell.fit_calls[0].fitted_blocks.size(), splittable ? 1u : 2u);
+    epochs[splittable] = cell.epochs;
+    accuracy[splittable] = cell.evaluation.accuracy;
+  }
+  ASSERT_EQ(epochs[0].size(), 3u);
+  ASSERT_EQ(epochs[1].size(), 3u);
+  for (std::size_t i = 0; i < 3; ++i) {
+    EXPECT_NEAR(epochs[1][i].train_loss, epochs[0][i].train_loss, 1e-5) << i;
+    EXPECT_NEAR(epochs[1][i].val_loss, epochs[0][i].val_loss, 1e-5) << i;
+    EXPECT_EQ(epochs[1][i].val_acc, epochs[0][i].val_acc) << i;
+  }
+  EXPECT_EQ(accuracy[1], accuracy[0]);
+}
+
 TEST_F(StrategyTest, FineTuneWarmsUpTheHeadAloneFirst) {
   auto strategy = make("fine_tune", Params::from_json(
                                         R"({"last_blocks": 1, "warmup_epochs": 2,
@@ -215,6 +252,8 @@ TEST_F(StrategyTest, FineTuneWithTrainingBatchnormUpdatesFrozenBlocksStatistics)
   FakeCell cell{Params()};
   const auto before = state_of(*cell.the_backbone());
   strategy->run(cell);
+  // block1's statistics change every epoch: nothing about it can be cached.
+  EXPECT_TRUE(cell.feature_splits.empty());
   const auto moved = changed(before, cell.fit_calls[0].backbone_after);
   EXPECT_NE(std::find(moved.begin(), moved.end(), "block1.bn.running_mean"), moved.end());
   EXPECT_EQ(std::find(moved.begin(), moved.end(), "block1.conv.weight"), moved.end());

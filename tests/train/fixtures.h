@@ -87,15 +87,20 @@ struct ConvStageImpl : torch::nn::Module {
 };
 TORCH_MODULE(ConvStage);
 
-// 3×8×8 images → block1_conv1 (4×4×4) → block2_conv1 (8×4×4).
+// 3×8×8 images → block1_conv1 (4×4×4) → block2_conv1 (8×4×4). `splittable` false: it refuses
+// to run part of its forward pass, as a TorchScript backbone does.
 class TinyBackbone : public SequentialBackbone {
  public:
-  TinyBackbone() {
+  explicit TinyBackbone(bool splittable = true) : splittable_(splittable) {
     auto s1 = register_module("block1", ConvStage(3, 4, true));
     add_stage("block1_conv1", torch::nn::AnyModule(s1), "block1.");
     auto s2 = register_module("block2", ConvStage(4, 8, false));
     add_stage("block2_conv1", torch::nn::AnyModule(s2), "block2.");
   }
+  bool can_forward_blocks() const override { return splittable_; }
+
+ private:
+  bool splittable_;
 };
 
 // Copies of every named parameter and buffer of a module.
@@ -124,12 +129,13 @@ struct FitCall {
   FitResult result;
   std::map<std::string, torch::Tensor> backbone_after;  // empty without a backbone
   bool had_backbone = false;
+  std::vector<std::string> fitted_blocks;  // the blocks of the model fit() trained
 };
 
 // A Cell over random 3×8×8 images; the label is whether channel 0 is brighter than channel 1.
 class FakeCell : public Cell {
  public:
-  explicit FakeCell(Params params, int classes = 2, int epochs = 2)
+  explicit FakeCell(Params params, int classes = 2, int epochs = 2, bool splittable = true)
       : params_(std::move(params)), classes_(classes) {
     settings_.epochs = epochs;
     settings_.batch_size = 16;
@@ -137,7 +143,7 @@ class FakeCell : public Cell {
     settings_.optimizer.lr = 1e-2;
     mode_ = output_mode_for(classes, "auto");
     torch::manual_seed(7);
-    backbone_ = std::make_shared<TinyBackbone>();
+    backbone_ = std::make_shared<TinyBackbone>(splittable);
     for (auto* data : {&train_, &val_, &test_}) {
       const std::int64_t n = data == &train_ ? 64 : 32;
       data->x = torch::randn({n, 3, 8, 8});
@@ -192,7 +198,10 @@ class FakeCell : public Cell {
         TrainerCallbacks{[this](const EpochRecord& r) { epochs.push_back(r); }, nullptr});
     call.result = trainer.fit(model, groups, train, val, overrides);
     call.had_backbone = model.backbone != nullptr;
-    if (model.backbone) call.backbone_after = state_of(*model.backbone);
+    if (model.backbone) {
+      call.fitted_blocks = model.backbone->blocks();
+      call.backbone_after = state_of(*backbone_);  // by the backbone's own tensor names
+    }
     fit_calls.push_back(call);
     return call.result;
   }

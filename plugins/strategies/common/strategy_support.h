@@ -86,9 +86,10 @@ inline void cut_backbone(Backbone& backbone, const std::string& cut_after,
   backbone.cut_after(blocks[find_block(blocks, cut_after, where, true)]);
 }
 
-// The batches of a split passed through a frozen backbone in inference mode, batch by batch: what
-// a head trains on when its inputs change every epoch (augmented images), so they cannot be
-// cached like Cell::features. The backbone must be frozen and in eval mode.
+// The batches of a split passed through a frozen backbone (or its frozen leading blocks), batch by
+// batch and without autograd: what the trained part of a model sees when its inputs change every
+// epoch (augmented images), so they cannot be cached like Cell::features. The backbone runs in the
+// mode it is in: frozen keeps it in eval mode; fine_tune's leading blocks follow fit()'s model.
 class FrozenFeatureBatches : public Batches {
  public:
   FrozenFeatureBatches(std::shared_ptr<Batches> images, std::shared_ptr<Backbone> backbone)

@@ -1,7 +1,8 @@
 // fine_tune: unfreezes the backbone from a named block on (seed 000 model 5: VGG16 from
 // block4_conv1) and trains it with the head, optionally after head-only warm-up epochs (seed 003:
 // a head should be pre-trained before fine-tuning) and with a smaller learning rate for the
-// backbone.
+// backbone. The validation images' output of the frozen blocks before `from` is computed once
+// (feature cache), not every epoch.
 #include "common/strategy_support.h"
 
 namespace {
@@ -69,13 +70,32 @@ class FineTune : public tlr::Strategy {
     set_trainable(*head, true);
     auto model = std::make_shared<tlr::Classifier>(backbone, head);
     model->freeze_batchnorm = true;
-    auto train = cell.images(tlr::Split::train, augment_);
-    auto val = cell.images(tlr::Split::val, false);
+
+    // What fit() trains. The blocks before `first` never change: frozen weights, and frozen
+    // BatchNorm statistics unless batchnorm is "train". So their output for the validation images
+    // is the same every epoch: it comes from the feature cache (computed once), and fit() trains a
+    // model of the remaining blocks and the head, sharing their modules with `model`. The training
+    // images (augmented, new every epoch) pass through the leading blocks batch by batch, in the
+    // mode fit() sets, without autograd (nothing before `first` needs a gradient).
+    std::shared_ptr<tlr::Classifier> fitted = model;
+    std::shared_ptr<tlr::Batches> train, val;
+    if (first > 0 && batchnorm_ == "frozen" && backbone->can_forward_blocks()) {
+      auto leading =
+          std::make_shared<tlr::BackboneBlocks>(backbone, blocks.front(), blocks[first - 1]);
+      auto rest = std::make_shared<tlr::BackboneBlocks>(backbone, blocks[first], blocks.back());
+      fitted = std::make_shared<tlr::Classifier>(rest, head);
+      train =
+          std::make_shared<FrozenFeatureBatches>(cell.images(tlr::Split::train, augment_), leading);
+      val = cell.features(tlr::Split::val, *leading);
+    } else {
+      train = cell.images(tlr::Split::train, augment_);
+      val = cell.images(tlr::Split::val, false);
+    }
     const double lr = cell.learning_rate();
 
     if (warmup_epochs_ > 0) {
       std::vector<tlr::ParamGroup> head_only{{"head", head->parameters(), lr}};
-      cell.fit(*model, head_only, *train, *val,
+      cell.fit(*fitted, head_only, *train, *val,
                tlr::FitOverrides{static_cast<int>(warmup_epochs_), "warmup"});
     }
 
@@ -93,10 +113,11 @@ class FineTune : public tlr::Strategy {
                        " have no parameters to train");
     }
     model->freeze_batchnorm = batchnorm_ == "frozen";
+    fitted->freeze_batchnorm = model->freeze_batchnorm;
     std::vector<tlr::ParamGroup> groups{
         {"head", head->parameters(), lr},
         {blocks[first] + "\xE2\x80\xA6" + blocks.back(), unfrozen, lr * lr_scale_}};
-    cell.fit(*model, groups, *train, *val,
+    cell.fit(*fitted, groups, *train, *val,
              tlr::FitOverrides{-1, warmup_epochs_ > 0 ? "fine-tune" : ""});
     auto test = cell.images(tlr::Split::test, false);
     cell.evaluate(*model, *test);

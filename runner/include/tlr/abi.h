@@ -3,7 +3,8 @@
 #pragma once
 
 // 2: Dataset::image_at_least (a size hint for reduced decoding).
-#define TLR_ABI_VERSION 2u
+// 3: Backbone::can_forward_blocks/forward_blocks, BackboneBlocks (run part of a backbone).
+#define TLR_ABI_VERSION 3u
 
 #if defined(_WIN32)
 #define TLR_EXPORT __declspec(dllexport)
