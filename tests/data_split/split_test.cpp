@@ -42,6 +42,7 @@ class FakeDataset final : public Dataset {
 FakeDataset balanced(std::vector<std::string> classes, int per_class) {
   std::vector<int> labels;
   const int k = static_cast<int>(classes.size());
+  labels.reserve(static_cast<std::size_t>(per_class * k));
   for (int i = 0; i < per_class * k; ++i) labels.push_back(i % k);
   return FakeDataset(std::move(classes), std::move(labels));
 }
@@ -55,7 +56,7 @@ FakeDataset with_subsets(std::vector<std::string> classes, int train, int val, i
        {std::pair<const char*, int>{"train", train}, {"val", val}, {"test", test}}) {
     for (int i = 0; i < n * k; ++i) {
       labels.push_back(i % k);
-      subsets.push_back(name);
+      subsets.emplace_back(name);
     }
   }
   return FakeDataset(std::move(classes), std::move(labels), std::move(subsets));

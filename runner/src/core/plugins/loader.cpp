@@ -40,7 +40,7 @@ std::string executable_dir() { return boost::dll::program_location().parent_path
 
 std::vector<std::string> PluginLoader::default_search_path() {
   std::vector<std::string> dirs;
-  dirs.push_back(
+  dirs.emplace_back(
       (fs::path(executable_dir()) / ".." / "lib" / "tlr" / "plugins").lexically_normal().string());
 #ifdef TLR_INSTALL_PLUGIN_DIR
   dirs.push_back(TLR_INSTALL_PLUGIN_DIR);

@@ -141,6 +141,7 @@ FitResult Trainer::fit(Classifier& model, const std::vector<ParamGroup>& groups,
   std::vector<std::size_t> kept;
   auto optimizer = make_optimizer(settings_.optimizer, groups, &kept);
   std::vector<double> base;
+  base.reserve(kept.size());
   for (std::size_t k : kept) base.push_back(groups[k].learning_rate);
   LrSchedule schedule(settings_.schedule, base, epochs);
 
