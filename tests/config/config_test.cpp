@@ -10,9 +10,9 @@
 
 #include "core/config/content_hash.h"
 #include "core/config/document.h"
-#include "core/config/nearest_name.h"
 #include "core/config/plan.h"
 #include "core/config/yaml_to_json.h"
+#include "tlr/names.h"
 #include "tlr/registry.h"
 
 namespace tlr::config {
@@ -630,6 +630,11 @@ TEST_F(ConfigTest, NearestNameNeedsACloseMatch) {
   EXPECT_EQ(nearest_name("vgg61", {"basic_cnn", "resnet", "vgg"}), "vgg");
   EXPECT_EQ(nearest_name("xy", {"ab", "cd"}), "");
   EXPECT_EQ(edit_distance("kitten", "sitting"), 3u);
+  EXPECT_EQ(nearest_name("shirt", {"Shirt", "Coat"}), "Shirt");  // 1 edit
+  EXPECT_EQ(nearest_name("SHIRTS", {"Coat", "Shirt"}), "");      // 5 edits
+  EXPECT_EQ(nearest_name("SHIRTS", {"Coat", "Shirt"}, /*ignore_case=*/true), "Shirt");
+  EXPECT_EQ(did_you_mean("blok2", {"block1", "block2"}), "; did you mean 'block2'?");
+  EXPECT_EQ(did_you_mean("zzz", {"block1"}), "");
 }
 
 TEST_F(ConfigTest, RepositorySchemaIsFound) {

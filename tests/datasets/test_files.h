@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -20,17 +21,19 @@ namespace tlr::testing {
 
 namespace fs = std::filesystem;
 
-// A fresh folder under the system temp folder, removed with everything in it at scope exit.
+// A fresh folder under the system temp folder, removed with everything in it at scope exit; kept
+// when the environment has TLR_TEST_KEEP (to look at what a failed test wrote).
 class TempDir {
  public:
   TempDir() {
     static std::atomic<int> counter{0};
     path_ = fs::temp_directory_path() /
-            ("tlr_datasets_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+            ("tlr_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
     fs::remove_all(path_);
     fs::create_directories(path_);
   }
   ~TempDir() {
+    if (std::getenv("TLR_TEST_KEEP") != nullptr) return;
     std::error_code ec;
     fs::remove_all(path_, ec);
   }

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "core/store/store.h"
+#include "datasets/test_files.h"
 
 namespace {
 
@@ -29,42 +30,15 @@ namespace fs = std::filesystem;
 // ---------------------------------------------------------------------------------------------
 // Temporary folders and running the runner
 
-// A fresh folder under the system temp folder, removed at scope exit (kept when TLR_E2E_KEEP is
-// set, to look at a failure).
-class TempDir {
- public:
-  TempDir() {
-    static std::atomic<int> counter{0};
-    path_ = fs::temp_directory_path() /
-            ("tlr_e2e_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    if (std::getenv("TLR_E2E_KEEP") != nullptr) return;
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const fs::path& path() const { return path_; }
-  fs::path operator/(const std::string& relative) const { return path_ / relative; }
-
- private:
-  fs::path path_;
-};
+using tlr::testing::TempDir;  // TLR_TEST_KEEP=1 keeps the folders, to look at a failure
+using tlr::testing::write_bytes;
+using tlr::testing::write_text;
 
 std::string read_file(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   std::ostringstream text;
   text << in.rdbuf();
   return text.str();
-}
-
-void write_file(const fs::path& path, const std::string& text) {
-  fs::create_directories(path.parent_path());
-  std::ofstream out(path, std::ios::binary);
-  out << text;
 }
 
 std::string shell_quote(const std::string& arg) {
@@ -177,32 +151,25 @@ void write_image_folder(const fs::path& dir, const std::vector<std::string>& sub
   }
 }
 
-void put_be32(std::string& out, std::uint32_t v) {
-  for (int shift : {24, 16, 8, 0}) out += static_cast<char>((v >> shift) & 0xff);
-}
-
 // Fashion-MNIST style raw idx files: <dir>/<prefix>-images-idx3-ubyte and -labels-idx1-ubyte,
-// `per_class` 28x28 images of each of the 10 classes.
+// `per_class` 28x28 images of each of the 10 classes, interleaved.
 void write_idx(const fs::path& dir, const std::string& prefix, int per_class) {
   const int classes = 10, rows = 28, cols = 28;
-  const std::uint32_t count = static_cast<std::uint32_t>(classes * per_class);
-  std::string images, labels;
-  put_be32(images, 0x00000803);
-  put_be32(images, count);
-  put_be32(images, rows);
-  put_be32(images, cols);
-  put_be32(labels, 0x00000801);
-  put_be32(labels, count);
+  std::vector<cv::Mat> grays;
+  std::vector<unsigned char> labels;
   for (int i = 0; i < per_class; ++i) {
     for (int label = 0; label < classes; ++label) {
       cv::Mat gray;
       cv::cvtColor(class_image(label, i, cols, rows), gray, cv::COLOR_BGR2GRAY);
-      images.append(reinterpret_cast<const char*>(gray.data), rows * cols);
-      labels += static_cast<char>(label);
+      grays.push_back(gray);
+      labels.push_back(static_cast<unsigned char>(label));
     }
   }
-  write_file(dir / (prefix + "-images-idx3-ubyte"), images);
-  write_file(dir / (prefix + "-labels-idx1-ubyte"), labels);
+  write_bytes(
+      dir / (prefix + "-images-idx3-ubyte"),
+      tlr::testing::idx_images(static_cast<std::uint32_t>(grays.size()), rows, cols,
+                               [&](int k, int y, int x) { return grays[k].at<uchar>(y, x); }));
+  write_bytes(dir / (prefix + "-labels-idx1-ubyte"), tlr::testing::idx_labels(labels));
 }
 
 // CIFAR-10 binary records (label byte, then the 32x32 R, G and B planes), `per_class` records
@@ -220,7 +187,7 @@ void write_cifar_batch(const fs::path& path, int per_class, int file_index) {
       }
     }
   }
-  write_file(path, bytes);
+  write_text(path, bytes);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -455,7 +422,7 @@ TEST(E2eCli, ValidatePrintsOkForEveryExperimentFile) {
 TEST(E2eCli, UnknownKeyIsOneCompilerStyleLineAndExit2) {
   TempDir tmp;
   const fs::path file = tmp / "typo.yaml";
-  write_file(file,
+  write_text(file,
              "experiment: typo\n"
              "defaults:\n"
              "  data:\n"
@@ -501,7 +468,7 @@ TEST(E2eCli, FailedModelIsRecordedAndTheOthersComplete) {
   write_cats_and_dogs(tmp / "train", 8);
   const fs::path missing = tmp / "no" / "such" / "vgg16-397923af.pth";
   const fs::path file = tmp / "failing.yaml";
-  write_file(file,
+  write_text(file,
              "experiment: failing\n"
              "defaults:\n"
              "  data:\n"
@@ -585,7 +552,7 @@ struct SmallExperiment {
   Outcome outcome;
   SmallExperiment() {
     write_cats_and_dogs(tmp / "train", 8);
-    write_file(tmp / "small.yaml",
+    write_text(tmp / "small.yaml",
                "experiment: small\n"
                "defaults:\n"
                "  data:\n"

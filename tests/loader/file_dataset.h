@@ -4,34 +4,18 @@
 #include <atomic>
 #include <filesystem>
 #include <mutex>
+#include <numeric>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <string>
 #include <vector>
 
+#include "datasets/test_files.h"
 #include "tlr/dataset.h"
 #include "tlr/error.h"
 
 namespace tlr {
 namespace testing {
-
-// A fresh folder under the system temp dir, removed with its contents at the end of the test.
-class TempDir {
- public:
-  TempDir() {
-    static std::atomic<int> counter{0};
-    path_ = std::filesystem::temp_directory_path() /
-            ("tlr_loader_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    std::filesystem::remove_all(path_);
-    std::filesystem::create_directories(path_);
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  std::string path() const { return path_.string(); }
-  std::string operator/(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
-};
 
 class FileDataset : public Dataset {
  public:
@@ -104,6 +88,13 @@ class FileDataset : public Dataset {
 // A solid-colour RGB image.
 inline cv::Mat solid(int rows, int cols, int r, int g, int b) {
   return cv::Mat(rows, cols, CV_8UC3, cv::Scalar(r, g, b));
+}
+
+// 0, 1, ..., size - 1: every image of a dataset.
+inline std::vector<std::size_t> all_indices(const Dataset& d) {
+  std::vector<std::size_t> v(d.size());
+  std::iota(v.begin(), v.end(), 0);
+  return v;
 }
 
 }  // namespace testing

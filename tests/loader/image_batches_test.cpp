@@ -16,15 +16,10 @@
 namespace tlr {
 namespace {
 
+using testing::all_indices;
 using testing::FileDataset;
 using testing::solid;
 using testing::TempDir;
-
-std::vector<std::size_t> all_of(const Dataset& d) {
-  std::vector<std::size_t> v(d.size());
-  std::iota(v.begin(), v.end(), 0);
-  return v;
-}
 
 InputSpec input(int channels, int h, int w) {
   InputSpec spec;
@@ -142,7 +137,7 @@ TEST(ImageBatches, ShapesScalingAndNormalisation) {
   InputSpec spec = input(3, 4, 6);
   spec.mean = {0.2, 0.4, 0.5};
   spec.std = {0.5, 0.25, 2};
-  ImageBatches batches(data, all_of(data), {}, spec, nullptr, options(2, false, 2));
+  ImageBatches batches(data, all_indices(data), {}, spec, nullptr, options(2, false, 2));
   EXPECT_EQ(batches.samples(), 5u);
   EXPECT_EQ(batches.steps(), 3u);
   const Epoch e = run_epoch(batches, 0);
@@ -192,7 +187,8 @@ TEST_F(Numbered, UnshuffledOrderIsTheSplitOrder) {
 
 TEST_F(Numbered, ShuffleFollowsSeedAndEpoch) {
   make(23);
-  ImageBatches batches(*data_, all_of(*data_), {}, input(3, 6, 6), nullptr, options(4, true, 2));
+  ImageBatches batches(*data_, all_indices(*data_), {}, input(3, 6, 6), nullptr,
+                       options(4, true, 2));
   const auto e0 = label_list(run_epoch(batches, 0));
   const auto e1 = label_list(run_epoch(batches, 1));
   EXPECT_NE(e0, e1);
@@ -211,10 +207,10 @@ TEST_F(Numbered, AugmentedEpochsReplayExactlyWithAnyThreadCount) {
   auto augmenter = testing::make_plugin_augmenter(
       "keras_image", R"({"rotation_range": 50, "width_shift_range": 0.2, "height_shift_range": 0.2,
                          "shear_range": 0.2, "zoom_range": 0.3, "horizontal_flip": true})");
-  auto images = SplitImages::load(*data_, all_of(*data_), 3, 10, 10, {});
+  auto images = SplitImages::load(*data_, all_indices(*data_), 3, 10, 10, {});
   std::vector<std::vector<Epoch>> runs;
   for (int workers : {1, 3, 0}) {
-    ImageBatches batches(*data_, all_of(*data_), {}, input(3, 10, 10), augmenter.get(),
+    ImageBatches batches(*data_, all_indices(*data_), {}, input(3, 10, 10), augmenter.get(),
                          options(4, true, workers), images);
     runs.push_back({run_epoch(batches, 0), run_epoch(batches, 1)});
   }
@@ -228,7 +224,7 @@ TEST_F(Numbered, AugmentedEpochsReplayExactlyWithAnyThreadCount) {
     }
   }
   // The same image is augmented differently in another epoch.
-  ImageBatches plain(*data_, all_of(*data_), {}, input(3, 10, 10), augmenter.get(),
+  ImageBatches plain(*data_, all_indices(*data_), {}, input(3, 10, 10), augmenter.get(),
                      options(23, false, 1), images);
   const Epoch a = run_epoch(plain, 0);
   const Epoch b = run_epoch(plain, 1);
@@ -240,7 +236,7 @@ TEST_F(Numbered, StepsPerEpochCyclesThroughPasses) {
   make(10);
   BatchOptions o = options(3, true, 2);
   o.steps_per_epoch = 5;  // 15 samples an epoch from passes of 10
-  ImageBatches batches(*data_, all_of(*data_), {}, input(3, 6, 6), nullptr, o);
+  ImageBatches batches(*data_, all_indices(*data_), {}, input(3, 6, 6), nullptr, o);
   EXPECT_EQ(batches.steps(), 5u);
   std::vector<std::int64_t> stream;
   for (int epoch = 0; epoch < 2; ++epoch) {
@@ -266,7 +262,7 @@ TEST(ImageBatches, SkipsACorruptJpeg) {
   data.add("a.png", solid(4, 4, 1, 1, 1), 0);
   data.add_garbage("broken.jpg", 1);
   data.add("c.png", solid(4, 4, 3, 3, 3), 1);
-  ImageBatches batches(data, all_of(data), {}, input(3, 4, 4), nullptr, options(2, false, 2));
+  ImageBatches batches(data, all_indices(data), {}, input(3, 4, 4), nullptr, options(2, false, 2));
   EXPECT_EQ(batches.samples(), 2u);
   EXPECT_EQ(batches.skipped(), 1u);
   EXPECT_EQ(batches.bad_images()[0].path, data.path(1));
@@ -282,7 +278,7 @@ TEST(ImageBatches, FailsOnACorruptJpegWhenAsked) {
   BatchOptions o = options(2, false, 2);
   o.on_bad_image = OnBadImage::fail;
   try {
-    ImageBatches batches(data, all_of(data), {}, input(3, 4, 4), nullptr, o);
+    ImageBatches batches(data, all_indices(data), {}, input(3, 4, 4), nullptr, o);
     FAIL() << "no error";
   } catch (const DataError& e) {
     EXPECT_EQ(e.path(), data.path(1));
@@ -296,10 +292,10 @@ TEST(ImageBatches, UsesTheDiskCacheOnTheSecondConstruction) {
   for (int i = 0; i < 4; ++i) data.add(std::to_string(i) + ".png", solid(8, 8, i, i, i), 0);
   BatchOptions o = options(2, false, 1);
   o.cache_dir = dir / "cache";
-  ImageBatches first(data, all_of(data), {}, input(3, 4, 4), nullptr, o);
+  ImageBatches first(data, all_indices(data), {}, input(3, 4, 4), nullptr, o);
   EXPECT_FALSE(first.images()->from_disk());
   const int decodes = data.decodes();
-  ImageBatches second(data, all_of(data), {}, input(3, 4, 4), nullptr, o);
+  ImageBatches second(data, all_indices(data), {}, input(3, 4, 4), nullptr, o);
   EXPECT_TRUE(second.images()->from_disk());
   EXPECT_EQ(data.decodes(), decodes);
   const Epoch a = run_epoch(first, 0);

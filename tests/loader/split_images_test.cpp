@@ -12,15 +12,10 @@
 namespace tlr {
 namespace {
 
+using testing::all_indices;
 using testing::FileDataset;
 using testing::solid;
 using testing::TempDir;
-
-std::vector<std::size_t> all_of(const Dataset& d) {
-  std::vector<std::size_t> v(d.size());
-  std::iota(v.begin(), v.end(), 0);
-  return v;
-}
 
 void fill_dataset(FileDataset& data, int n) {
   for (int i = 0; i < n; ++i) {
@@ -50,7 +45,7 @@ TEST(SplitImages, AsksTheDatasetForTheInputSize) {
   fill_dataset(data, 3);
   SplitImagesOptions options;
   options.workers = 2;
-  SplitImages::load(data, all_of(data), 3, 6, 8, options);
+  SplitImages::load(data, all_indices(data), 3, 6, 8, options);
   EXPECT_EQ(data.hints(), std::vector<cv::Size>(3, cv::Size(8, 6)));
 }
 
@@ -110,7 +105,7 @@ TEST(SplitImages, SkipsACorruptFileAndListsIt) {
   data.add("last.png", solid(4, 4, 1, 2, 3), 0);
   SplitImagesOptions options;
   options.workers = 2;
-  const auto images = SplitImages::load(data, all_of(data), 3, 4, 4, options);
+  const auto images = SplitImages::load(data, all_indices(data), 3, 4, 4, options);
   EXPECT_EQ(images->size(), 4u);
   ASSERT_EQ(images->bad_images().size(), 1u);
   const BadImage& bad = images->bad_images()[0];
@@ -130,7 +125,7 @@ TEST(SplitImages, FailModeThrowsDataErrorWithThePath) {
   SplitImagesOptions options;
   options.on_bad_image = OnBadImage::fail;
   try {
-    SplitImages::load(data, all_of(data), 3, 4, 4, options);
+    SplitImages::load(data, all_indices(data), 3, 4, 4, options);
     FAIL() << "no error";
   } catch (const DataError& e) {
     EXPECT_EQ(e.path(), data.path(2));
@@ -214,7 +209,7 @@ class SplitImagesCache : public ::testing::Test {
     options_.workers = 2;
   }
   std::shared_ptr<const SplitImages> load() {
-    return SplitImages::load(data_, all_of(data_), 3, 5, 7, options_);
+    return SplitImages::load(data_, all_indices(data_), 3, 5, 7, options_);
   }
 
   TempDir dir_;
@@ -226,7 +221,7 @@ TEST_F(SplitImagesCache, SecondLoadReadsTheFile) {
   const auto built = load();
   EXPECT_FALSE(built->from_disk());
   EXPECT_EQ(built->cache_problem(), "");
-  EXPECT_EQ(built->cache_path(), dir_ / "cache" + "/images/" + built->key() + ".bin");
+  EXPECT_EQ(built->cache_path(), (dir_ / "cache" / "images" / (built->key() + ".bin")).string());
   EXPECT_TRUE(std::filesystem::exists(built->cache_path()));
   const int decodes = data_.decodes();
 

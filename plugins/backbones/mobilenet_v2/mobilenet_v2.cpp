@@ -5,6 +5,7 @@
 
 #include <cmath>
 
+#include "common/backbone_support.h"
 #include "tlr/sdk.h"
 
 namespace {
@@ -103,7 +104,7 @@ class MobileNetV2 : public tlr::SequentialBackbone {
     }
     const std::int64_t last = make_divisible(1280 * std::max(1.0, width));
     add(torch::nn::AnyModule(conv_bn_relu6(channels, last, 1, 1, 1)), last, false);
-    init_like_torchvision();
+    tlr::backbones::init_like_torchvision(*this);
   }
 
   std::vector<std::int64_t> output_shape(const std::vector<std::int64_t>& chw) override {
@@ -125,20 +126,6 @@ class MobileNetV2 : public tlr::SequentialBackbone {
   }
 
  private:
-  // torchvision's MobileNetV2 initialisation: Kaiming-normal (fan_out) convolutions, BatchNorm
-  // weight 1 and bias 0.
-  void init_like_torchvision() {
-    torch::NoGradGuard no_grad;
-    for (auto& module : modules(/*include_self=*/false)) {
-      if (auto* c = module->as<torch::nn::Conv2d>()) {
-        torch::nn::init::kaiming_normal_(c->weight, 0, torch::kFanOut);
-      } else if (auto* bn = module->as<torch::nn::BatchNorm2d>()) {
-        torch::nn::init::ones_(bn->weight);
-        torch::nn::init::zeros_(bn->bias);
-      }
-    }
-  }
-
   struct BlockShape {
     std::int64_t channels;
     bool stride2;

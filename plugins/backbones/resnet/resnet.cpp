@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "common/backbone_support.h"
 #include "tlr/sdk.h"
 
 namespace {
@@ -132,7 +133,7 @@ class ResNet : public tlr::SequentialBackbone {
       add_stage(name, torch::nn::AnyModule(layer), name + ".");
       shapes_.push_back({channels, i > 0});
     }
-    init_like_torchvision();
+    tlr::backbones::init_like_torchvision(*this);
   }
 
   std::vector<std::int64_t> output_shape(const std::vector<std::int64_t>& chw) override {
@@ -154,20 +155,6 @@ class ResNet : public tlr::SequentialBackbone {
   }
 
  private:
-  // torchvision's ResNet initialisation: Kaiming-normal (fan_out, relu) convolutions, BatchNorm
-  // weight 1 and bias 0.
-  void init_like_torchvision() {
-    torch::NoGradGuard no_grad;
-    for (auto& module : modules(/*include_self=*/false)) {
-      if (auto* c = module->as<torch::nn::Conv2d>()) {
-        torch::nn::init::kaiming_normal_(c->weight, 0, torch::kFanOut, torch::kReLU);
-      } else if (auto* bn = module->as<torch::nn::BatchNorm2d>()) {
-        torch::nn::init::ones_(bn->weight);
-        torch::nn::init::zeros_(bn->bias);
-      }
-    }
-  }
-
   struct BlockShape {
     std::int64_t channels;  // output channels
     bool stride2;           // halves height and width (rounding up)

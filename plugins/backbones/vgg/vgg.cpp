@@ -5,6 +5,7 @@
 
 #include <cmath>
 
+#include "common/backbone_support.h"
 #include "tlr/sdk.h"
 
 namespace {
@@ -80,7 +81,7 @@ class Vgg : public tlr::SequentialBackbone {
       channels = width_out;
       shapes_.push_back({channels, false});
     }
-    init_like_torchvision();
+    tlr::backbones::init_like_torchvision(*this);
     in_channels_ = in_channels;
   }
 
@@ -106,21 +107,6 @@ class Vgg : public tlr::SequentialBackbone {
   }
 
  private:
-  // torchvision's VGG initialisation: Kaiming-normal (fan_out, relu) convolutions, zero biases,
-  // BatchNorm weight 1 and bias 0.
-  void init_like_torchvision() {
-    torch::NoGradGuard no_grad;
-    for (auto& module : modules(/*include_self=*/false)) {
-      if (auto* conv = module->as<torch::nn::Conv2d>()) {
-        torch::nn::init::kaiming_normal_(conv->weight, 0, torch::kFanOut, torch::kReLU);
-        torch::nn::init::zeros_(conv->bias);
-      } else if (auto* bn = module->as<torch::nn::BatchNorm2d>()) {
-        torch::nn::init::ones_(bn->weight);
-        torch::nn::init::zeros_(bn->bias);
-      }
-    }
-  }
-
   struct BlockShape {
     std::int64_t channels;  // output channels
     bool pool;              // halves height and width

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "tlr/error.h"
+#include "tlr/names.h"
 
 namespace tlr::datasets {
 
@@ -170,36 +171,10 @@ inline cv::Mat gray_to_rgb(const unsigned char* pixels, int rows, int cols) {
   return rgb;
 }
 
-// Levenshtein distance, for "did you mean" hints.
-inline std::size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diagonal = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = up;
-    }
-  }
-  return row[b.size()];
-}
-
-// "; did you mean 'x'?" when a known name is close to `name`, else "; known: a, b, c".
+// "; did you mean 'x'?" when a known name is close to `name` (case aside), else "; known: a, b, c".
 inline std::string suggestion(const std::string& name, const std::vector<std::string>& known) {
-  std::string best;
-  std::size_t best_distance = 0;
-  for (const auto& k : known) {
-    const std::size_t d = edit_distance(lower(name), lower(k));
-    if (best.empty() || d < best_distance) {
-      best = k;
-      best_distance = d;
-    }
-  }
-  if (!best.empty() && best_distance <= std::max<std::size_t>(2, name.size() / 3)) {
-    return "; did you mean '" + best + "'?";
-  }
+  const std::string guess = did_you_mean(name, known, /*ignore_case=*/true);
+  if (!guess.empty()) return guess;
   std::string list;
   for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
   return "; known: " + list;

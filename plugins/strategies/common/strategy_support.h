@@ -27,21 +27,6 @@ inline std::vector<torch::Tensor> trainable_parameters(torch::nn::Module& module
   return out;
 }
 
-inline std::size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diagonal = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t above = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] != b[j - 1])});
-      diagonal = above;
-    }
-  }
-  return row[b.size()];
-}
-
 inline std::string join(const std::vector<std::string>& names) {
   std::string out;
   for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
@@ -63,18 +48,8 @@ inline std::size_t find_block(const std::vector<std::string>& blocks, const std:
   }
   if (!matches.empty()) return last_of_prefix ? matches.back() : matches.front();
 
-  std::string message = where + ": unknown block '" + wanted + "'";
-  const std::string* nearest = nullptr;
-  std::size_t best = wanted.size() / 3 + 2;
-  for (const auto& b : blocks) {
-    const std::size_t d = edit_distance(wanted, b);
-    if (d < best) {
-      best = d;
-      nearest = &b;
-    }
-  }
-  if (nearest) message += "; did you mean '" + *nearest + "'?";
-  throw Error(message + " (blocks: " + join(blocks) + ")");
+  throw Error(where + ": unknown block '" + wanted + "'" + did_you_mean(wanted, blocks) +
+              " (blocks: " + join(blocks) + ")");
 }
 
 // Applies a strategy's `cut_after` parameter: keeps the backbone's blocks up to the one named (a

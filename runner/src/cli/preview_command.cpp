@@ -7,10 +7,10 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "core/config/document.h"
-#include "core/config/nearest_name.h"
 #include "core/config/plan.h"
 #include "core/run/data_source.h"
 #include "engine/data/image_batches.h"
+#include "tlr/names.h"
 
 namespace tlr::cli {
 
@@ -58,7 +58,7 @@ int preview_augment_command(const std::vector<std::string>& args) {
   if (model == nullptr) {
     if (vm.count("model")) {
       std::cerr << "runner preview-augment: error: no model '" << vm["model"].as<std::string>()
-                << "'" << config::did_you_mean(vm["model"].as<std::string>(), names) << "\n";
+                << "'" << did_you_mean(vm["model"].as<std::string>(), names) << "\n";
     } else {
       std::cerr << "runner preview-augment: error: no model of " << file << " has an augmenter\n";
     }

@@ -7,10 +7,10 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "core/config/document.h"
-#include "core/config/nearest_name.h"
 #include "core/config/plan.h"
 #include "core/report/report.h"
 #include "core/run/experiment_run.h"
+#include "tlr/names.h"
 
 namespace tlr::cli {
 namespace {
@@ -70,7 +70,7 @@ int run_command(const std::vector<std::string>& args) {
   for (const auto& name : run.only) {
     if (std::find(names.begin(), names.end(), name) == names.end()) {
       std::cerr << "runner run: error: --only names no model '" << name << "'"
-                << config::did_you_mean(name, names) << "\n";
+                << did_you_mean(name, names) << "\n";
       return kExitBadInput;
     }
   }

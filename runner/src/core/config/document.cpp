@@ -7,9 +7,9 @@
 #include <sstream>
 
 #include "core/config/layer_merge.h"
-#include "core/config/nearest_name.h"
 #include "core/config/schema_checker.h"
 #include "core/config/yaml_to_json.h"
+#include "tlr/names.h"
 
 namespace tlr::config {
 namespace {

@@ -7,8 +7,8 @@
 
 #include "core/config/content_hash.h"
 #include "core/config/layer_merge.h"
-#include "core/config/nearest_name.h"
 #include "core/config/schema_checker.h"
+#include "tlr/names.h"
 #include "tlr/registry.h"
 
 namespace tlr::config {

@@ -13,7 +13,7 @@
 #include <valijson/validator.hpp>
 #pragma GCC diagnostic pop
 
-#include "core/config/nearest_name.h"
+#include "tlr/names.h"
 
 namespace tlr::config {
 namespace {

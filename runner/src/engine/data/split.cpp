@@ -9,6 +9,7 @@
 
 #include "engine/data/split_shuffle.h"
 #include "tlr/error.h"
+#include "tlr/names.h"
 
 namespace tlr {
 namespace {
@@ -22,40 +23,10 @@ const char* const kSubsetNames[] = {"", "train", "val", "test"};
 
 [[noreturn]] void fail(const std::string& problem) { throw Error("data.split: error: " + problem); }
 
-std::string lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
-std::size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diagonal = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = up;
-    }
-  }
-  return row[b.size()];
-}
-
 // "; did you mean 'x'?" for the nearest known name when it is close, else "; known: a, b, c".
 std::string hint(const std::string& name, const std::vector<std::string>& known) {
-  const std::string* best = nullptr;
-  std::size_t best_distance = 0;
-  for (const auto& k : known) {
-    const std::size_t d = edit_distance(lower(name), lower(k));
-    if (best == nullptr || d < best_distance) {
-      best = &k;
-      best_distance = d;
-    }
-  }
-  if (best != nullptr && best_distance <= std::max<std::size_t>(2, name.size() / 3)) {
-    return "; did you mean '" + *best + "'?";
-  }
+  const std::string guess = did_you_mean(name, known, /*ignore_case=*/true);
+  if (!guess.empty()) return guess;
   std::string list;
   for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
   return "; known: " + list;

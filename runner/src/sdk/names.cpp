@@ -1,8 +1,18 @@
-#include "core/config/nearest_name.h"
+#include "tlr/names.h"
 
 #include <algorithm>
+#include <cctype>
 
-namespace tlr::config {
+namespace tlr {
+
+namespace {
+
+std::string lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+}  // namespace
 
 std::size_t edit_distance(const std::string& a, const std::string& b) {
   const std::size_t n = a.size();
@@ -22,12 +32,14 @@ std::size_t edit_distance(const std::string& a, const std::string& b) {
   return d[n][m];
 }
 
-std::string nearest_name(const std::string& name, const std::vector<std::string>& candidates) {
+std::string nearest_name(const std::string& name, const std::vector<std::string>& candidates,
+                         bool ignore_case) {
   const std::size_t limit = std::max<std::size_t>(2, name.size() / 3);
+  const std::string key = ignore_case ? lower(name) : name;
   std::string best;
   std::size_t best_distance = limit + 1;
   for (const std::string& candidate : candidates) {
-    const std::size_t distance = edit_distance(name, candidate);
+    const std::size_t distance = edit_distance(key, ignore_case ? lower(candidate) : candidate);
     if (distance < best_distance && distance < std::max(name.size(), candidate.size())) {
       best = candidate;
       best_distance = distance;
@@ -36,9 +48,10 @@ std::string nearest_name(const std::string& name, const std::vector<std::string>
   return best;
 }
 
-std::string did_you_mean(const std::string& name, const std::vector<std::string>& candidates) {
-  const std::string nearest = nearest_name(name, candidates);
+std::string did_you_mean(const std::string& name, const std::vector<std::string>& candidates,
+                         bool ignore_case) {
+  const std::string nearest = nearest_name(name, candidates, ignore_case);
   return nearest.empty() ? "" : "; did you mean '" + nearest + "'?";
 }
 
-}  // namespace tlr::config
+}  // namespace tlr
