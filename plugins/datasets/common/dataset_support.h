@@ -173,7 +173,7 @@ inline cv::Mat gray_to_rgb(const unsigned char* pixels, int rows, int cols) {
 
 // "; did you mean 'x'?" when a known name is close to `name` (case aside), else "; known: a, b, c".
 inline std::string suggestion(const std::string& name, const std::vector<std::string>& known) {
-  const std::string guess = did_you_mean(name, known, /*ignore_case=*/true);
+  std::string guess = did_you_mean(name, known, /*ignore_case=*/true);
   if (!guess.empty()) return guess;
   std::string list;
   for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;

@@ -25,7 +25,7 @@ const char* const kSubsetNames[] = {"", "train", "val", "test"};
 
 // "; did you mean 'x'?" for the nearest known name when it is close, else "; known: a, b, c".
 std::string hint(const std::string& name, const std::vector<std::string>& known) {
-  const std::string guess = did_you_mean(name, known, /*ignore_case=*/true);
+  std::string guess = did_you_mean(name, known, /*ignore_case=*/true);
   if (!guess.empty()) return guess;
   std::string list;
   for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
