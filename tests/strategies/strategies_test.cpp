@@ -190,11 +190,26 @@ TEST_F(StrategyTest, FineTuneComputesTheFrozenLeadingBlocksOfValidationImagesOnc
   strategy->run(cell);
   // Validation: block1's output from the feature cache; fit() trains block2 and the head on it.
   EXPECT_EQ(cell.feature_splits, (std::vector<Split>{Split::val}));
-  EXPECT_EQ(cell.image_calls,
-            (std::vector<std::pair<Split, bool>>{{Split::train, true}, {Split::test, false}}));
   ASSERT_EQ(cell.fit_calls.size(), 1u);
   EXPECT_EQ(cell.fit_calls[0].fitted_blocks, (std::vector<std::string>{"block2_conv1"}));
   EXPECT_EQ(cell.evaluations, 1);  // the whole model, on test images
+}
+
+// block1's output for the 32 validation images is 32 × 4×4×4 floats = 8 KiB: over a 0.005 MiB
+// budget (and at 0) the whole model runs on the validation images every epoch.
+TEST_F(StrategyTest, FineTuneRecomputesValidationOutputsLargerThanMaxCachedMb) {
+  for (const char* limit : {"0.005", "0"}) {
+    auto strategy = make("fine_tune", Params::from_json(std::string(R"({"from": "block2", )") +
+                                                        R"("max_cached_mb": )" + limit + "}"));
+    FakeCell cell{Params()};
+    strategy->run(cell);
+    EXPECT_TRUE(cell.feature_splits.empty()) << limit;
+    EXPECT_EQ(cell.fit_calls[0].fitted_blocks.size(), 2u) << limit;
+  }
+  auto fits = make("fine_tune", Params::from_json(R"({"from": "block2", "max_cached_mb": 0.01})"));
+  FakeCell cell{Params()};
+  fits->run(cell);
+  EXPECT_EQ(cell.feature_splits, (std::vector<Split>{Split::val}));
 }
 
 // The cached path trains exactly what the plain one does (same seed, same batches): a backbone
@@ -276,6 +291,8 @@ TEST_F(StrategyTest, FineTuneRejectsAnUnknownBlockWithDidYouMean) {
 TEST_F(StrategyTest, FineTuneNeedsExactlyOneOfFromAndLastBlocks) {
   EXPECT_THROW(make("fine_tune", Params()), Error);
   EXPECT_THROW(make("fine_tune", Params::from_json(R"({"from": "block2", "last_blocks": 1})")),
+               Error);
+  EXPECT_THROW(make("fine_tune", Params::from_json(R"({"from": "block2", "max_cached_mb": -1})")),
                Error);
   EXPECT_THROW(make("fine_tune", Params::from_json(R"({"from": "block2", "batchnorm": "x"})")),
                Error);

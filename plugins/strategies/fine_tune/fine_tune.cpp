@@ -31,7 +31,10 @@ constexpr const char* kSchema = R"json({
       "description": "apply the model's augmenter (if it has one) to the train split"},
     "cut_after": {
       "type": "string", "default": "",
-      "description": "last block kept (a name, or a prefix: its last block); empty: every block"}
+      "description": "last block kept (a name, or a prefix: its last block); empty: every block"},
+    "max_cached_mb": {
+      "type": "number", "minimum": 0, "default": 1024,
+      "description": "cache the frozen blocks' validation output up to this size (MiB); 0: never"}
   }
 })json";
 
@@ -44,7 +47,8 @@ class FineTune : public tlr::Strategy {
         lr_scale_(params.number("backbone_lr_scale", 1.0)),
         batchnorm_(params.string("batchnorm", "frozen")),
         augment_(params.boolean("augment", true)),
-        cut_after_(params.string("cut_after", "")) {
+        cut_after_(params.string("cut_after", "")),
+        max_cached_mb_(params.number("max_cached_mb", 1024)) {
     if (from_.empty() == (last_blocks_ == 0)) {
       throw tlr::Error(
           "fine_tune: give exactly one of 'from' (the first block to train) and 'last_blocks'");
@@ -52,6 +56,7 @@ class FineTune : public tlr::Strategy {
     if (last_blocks_ < 0) throw tlr::Error("fine_tune.last_blocks: must be >= 0");
     if (warmup_epochs_ < 0) throw tlr::Error("fine_tune.warmup_epochs: must be >= 0");
     if (!(lr_scale_ > 0)) throw tlr::Error("fine_tune.backbone_lr_scale: must be > 0");
+    if (!(max_cached_mb_ >= 0)) throw tlr::Error("fine_tune.max_cached_mb: must be >= 0");
     if (batchnorm_ != "frozen" && batchnorm_ != "train") {
       throw tlr::Error("fine_tune.batchnorm: unknown value '" + batchnorm_ +
                        "'; expected frozen or train");
@@ -73,23 +78,25 @@ class FineTune : public tlr::Strategy {
 
     // What fit() trains. The blocks before `first` never change: frozen weights, and frozen
     // BatchNorm statistics unless batchnorm is "train". So their output for the validation images
-    // is the same every epoch: it comes from the feature cache (computed once), and fit() trains a
-    // model of the remaining blocks and the head, sharing their modules with `model`. The training
-    // images (augmented, new every epoch) pass through the leading blocks batch by batch, in the
-    // mode fit() sets, without autograd (nothing before `first` needs a gradient).
+    // is the same every epoch: it comes from the feature cache (computed once, when it fits in
+    // max_cached_mb), and fit() trains a model of the remaining blocks and the head, sharing their
+    // modules with `model`. The training images (augmented, new every epoch) pass through the
+    // leading blocks batch by batch, in the mode fit() sets, without autograd (nothing before
+    // `first` needs a gradient).
     std::shared_ptr<tlr::Classifier> fitted = model;
-    std::shared_ptr<tlr::Batches> train, val;
+    std::shared_ptr<tlr::Batches> train = cell.images(tlr::Split::train, augment_);
+    std::shared_ptr<tlr::Batches> val = cell.images(tlr::Split::val, false);
     if (first > 0 && batchnorm_ == "frozen" && backbone->can_forward_blocks()) {
       auto leading =
           std::make_shared<tlr::BackboneBlocks>(backbone, blocks.front(), blocks[first - 1]);
-      auto rest = std::make_shared<tlr::BackboneBlocks>(backbone, blocks[first], blocks.back());
-      fitted = std::make_shared<tlr::Classifier>(rest, head);
-      train =
-          std::make_shared<FrozenFeatureBatches>(cell.images(tlr::Split::train, augment_), leading);
-      val = cell.features(tlr::Split::val, *leading);
-    } else {
-      train = cell.images(tlr::Split::train, augment_);
-      val = cell.images(tlr::Split::val, false);
+      double values = static_cast<double>(val->samples());
+      for (std::int64_t d : leading->output_shape(cell.input_shape())) values *= d;
+      if (values * sizeof(float) <= max_cached_mb_ * 1024 * 1024 && max_cached_mb_ > 0) {
+        auto rest = std::make_shared<tlr::BackboneBlocks>(backbone, blocks[first], blocks.back());
+        fitted = std::make_shared<tlr::Classifier>(rest, head);
+        train = std::make_shared<FrozenFeatureBatches>(train, leading);
+        val = cell.features(tlr::Split::val, *leading);
+      }
     }
     const double lr = cell.learning_rate();
 
@@ -141,6 +148,7 @@ class FineTune : public tlr::Strategy {
   std::string batchnorm_;
   bool augment_;
   std::string cut_after_;
+  double max_cached_mb_;
 };
 
 void register_components(tlr::Registry& registry) {
