@@ -184,12 +184,8 @@ class Cifar10 final : public Dataset {
 };
 
 void register_components(Registry& registry) {
-  registry.dataset(
-      "cifar10",
-      [](const Params& p, const Context& c) -> std::unique_ptr<Dataset> {
-        return std::make_unique<Cifar10>(p, c);
-      },
-      kSchema, "the CIFAR-10 binary batches (cifar-10-batches-bin)");
+  register_dataset<Cifar10>(registry, "cifar10", kSchema,
+                            "the CIFAR-10 binary batches (cifar-10-batches-bin)");
 }
 
 }  // namespace

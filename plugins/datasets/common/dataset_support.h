@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -15,8 +16,11 @@
 #include <system_error>
 #include <vector>
 
+#include "tlr/dataset.h"
 #include "tlr/error.h"
 #include "tlr/names.h"
+#include "tlr/params.h"
+#include "tlr/registry.h"
 
 namespace tlr::datasets {
 
@@ -178,6 +182,83 @@ inline std::string suggestion(const std::string& name, const std::vector<std::st
   std::string list;
   for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
   return "; known: " + list;
+}
+
+// An error code's message as the tail of a DataError: "permission denied".
+inline std::string problem_text(const std::error_code& ec) {
+  std::string s = ec.message();
+  if (!s.empty()) s[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(s[0])));
+  return s;
+}
+
+// The `root` parameter resolved against the experiment file, without a trailing separator, and
+// checked to be a folder.
+inline std::filesystem::path image_root(const Params& params, const Context& context) {
+  std::filesystem::path root = context.resolve(params.string("root"));
+  if (root.filename().empty() && root.has_relative_path()) root = root.parent_path();
+  std::error_code ec;
+  if (!std::filesystem::exists(root, ec)) throw DataError(root.string(), "no such directory");
+  if (!std::filesystem::is_directory(root, ec)) throw DataError(root.string(), "not a directory");
+  return root;
+}
+
+// A dataset of image files under one folder (image_folder, filename_labels): the derived
+// constructor lists classes_ and files_, then calls fingerprint_files().
+class ImageFiles : public Dataset {
+ public:
+  std::vector<std::string> classes() const override { return classes_; }
+  std::size_t size() const override { return files_.size(); }
+  int label(std::size_t i) const override { return files_.at(i).label; }
+  cv::Mat image(std::size_t i) const override { return read_rgb(path(i)); }
+  cv::Mat image_at_least(std::size_t i, const cv::Size& at_least) const override {
+    return read_rgb(path(i), at_least);
+  }
+  std::string id(std::size_t i) const override { return files_.at(i).relative; }
+  std::string fingerprint() const override { return fingerprint_; }
+
+ protected:
+  struct File {
+    std::string relative;  // path under the root, '/'-separated: the sample's id
+    int label;
+    int subset = 0;  // the derived class's own numbering of subsets (0: none)
+  };
+
+  explicit ImageFiles(std::filesystem::path root) : root_(std::move(root)) {}
+
+  // The plugin's name and parameters, the decode rule and every file's name, size and
+  // modification time: a changed file list or an edited image gives another fingerprint.
+  void fingerprint_files(const std::string& plugin, const Params& params) {
+    Fnv64 hash;
+    hash.text(plugin);
+    hash.text(params.json());
+    hash.text(kDecodeRule);
+    for (const auto& f : files_) {
+      hash.text(f.relative);
+      hash_file_stamp(hash, root_ / f.relative);
+    }
+    fingerprint_ = hash.hex();
+  }
+
+  std::string path(std::size_t i) const { return (root_ / files_.at(i).relative).string(); }
+
+  std::filesystem::path root_;
+  std::vector<std::string> classes_;
+  std::vector<File> files_;
+
+ private:
+  std::string fingerprint_;
+};
+
+// Registers dataset T, built from (params, context).
+template <class T>
+void register_dataset(Registry& registry, const char* name, const char* schema,
+                      const char* summary) {
+  registry.dataset(
+      name,
+      [](const Params& p, const Context& c) -> std::unique_ptr<Dataset> {
+        return std::make_unique<T>(p, c);
+      },
+      schema, summary);
 }
 
 }  // namespace tlr::datasets

@@ -45,23 +45,14 @@ constexpr const char* kSchema = R"json({
   }
 })json";
 
-struct Sample {
-  std::string name;  // file name in the root folder
-  int label;
-};
-
-class FilenameLabels final : public Dataset {
+class FilenameLabels final : public ImageFiles {
  public:
   FilenameLabels(const Params& params, const Context& context)
-      : root_(context.resolve(params.string("root"))) {
-    if (root_.filename().empty() && root_.has_relative_path()) root_ = root_.parent_path();
+      : ImageFiles(image_root(params, context)) {
     const std::string separator = params.string("separator", ".");
     if (separator.empty()) {
       throw Error("filename_labels: error: parameter 'separator' must not be empty");
     }
-    std::error_code ec;
-    if (!fs::exists(root_, ec)) throw DataError(root_.string(), "no such directory");
-    if (!fs::is_directory(root_, ec)) throw DataError(root_.string(), "not a directory");
 
     // label -> file names, both sorted.
     std::map<std::string, std::vector<std::string>> files;
@@ -78,10 +69,7 @@ class FilenameLabels final : public Dataset {
         files[stem.substr(0, cut)].push_back(path.filename().string());
       }
     } catch (const fs::filesystem_error& e) {
-      std::string problem = e.code().message();
-      if (!problem.empty())
-        problem[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(problem[0])));
-      throw DataError(root_.string(), problem);
+      throw DataError(root_.string(), problem_text(e.code()));
     }
     if (files.empty()) {
       throw DataError(root_.string(), "no jpg, jpeg, png, bmp or webp file");
@@ -102,46 +90,16 @@ class FilenameLabels final : public Dataset {
                         "no file of class '" + classes_[i] + "'" + suggestion(classes_[i], found));
       }
       std::sort(it->second.begin(), it->second.end());
-      for (const auto& name : it->second) samples_.push_back({name, static_cast<int>(i)});
+      for (const auto& name : it->second) files_.push_back({name, static_cast<int>(i)});
     }
-
-    Fnv64 hash;
-    hash.text("filename_labels");
-    hash.text(params.json());
-    hash.text(kDecodeRule);
-    for (const auto& s : samples_) {
-      hash.text(s.name);
-      hash_file_stamp(hash, root_ / s.name);
-    }
-    fingerprint_ = hash.hex();
+    fingerprint_files("filename_labels", params);
   }
-
-  std::vector<std::string> classes() const override { return classes_; }
-  std::size_t size() const override { return samples_.size(); }
-  int label(std::size_t i) const override { return samples_.at(i).label; }
-  cv::Mat image(std::size_t i) const override {
-    return read_rgb((root_ / samples_.at(i).name).string());
-  }
-  cv::Mat image_at_least(std::size_t i, const cv::Size& at_least) const override {
-    return read_rgb((root_ / samples_.at(i).name).string(), at_least);
-  }
-  std::string id(std::size_t i) const override { return samples_.at(i).name; }
-  std::string fingerprint() const override { return fingerprint_; }
-
- private:
-  fs::path root_;
-  std::vector<std::string> classes_;
-  std::vector<Sample> samples_;
-  std::string fingerprint_;
 };
 
 void register_components(Registry& registry) {
-  registry.dataset(
-      "filename_labels",
-      [](const Params& p, const Context& c) -> std::unique_ptr<Dataset> {
-        return std::make_unique<FilenameLabels>(p, c);
-      },
-      kSchema, "a flat folder of images labelled by their file-name prefix (cat.1.jpg)");
+  register_dataset<FilenameLabels>(
+      registry, "filename_labels", kSchema,
+      "a flat folder of images labelled by their file-name prefix (cat.1.jpg)");
 }
 
 }  // namespace

@@ -272,12 +272,8 @@ class Idx final : public Dataset {
 };
 
 void register_components(Registry& registry) {
-  registry.dataset(
-      "idx",
-      [](const Params& p, const Context& c) -> std::unique_ptr<Dataset> {
-        return std::make_unique<Idx>(p, c);
-      },
-      kSchema, "MNIST-style idx files (Fashion-MNIST by default), raw or gzip");
+  register_dataset<Idx>(registry, "idx", kSchema,
+                        "MNIST-style idx files (Fashion-MNIST by default), raw or gzip");
 }
 
 }  // namespace

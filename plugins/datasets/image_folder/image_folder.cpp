@@ -42,19 +42,7 @@ constexpr const char* kSchema =
   }
 })json";
 
-struct Sample {
-  std::string relative;  // path under the root, '/'-separated
-  int label;
-  int subset;  // index into kSubsetNames
-};
-
-const char* const kSubsetNames[] = {"", "train", "val", "test"};
-
-std::string problem_text(const std::error_code& ec) {
-  std::string s = ec.message();
-  if (!s.empty()) s[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(s[0])));
-  return s;
-}
+const char* const kSubsetNames[] = {"", "train", "val", "test"};  // File::subset's names
 
 // The class folders directly in `dir`, sorted by name (hidden folders skipped).
 std::vector<std::string> class_folders(const fs::path& dir) {
@@ -85,48 +73,25 @@ std::vector<std::string> image_files(const fs::path& root, const fs::path& dir) 
   return files;
 }
 
-class ImageFolder final : public Dataset {
+class ImageFolder final : public ImageFiles {
  public:
   ImageFolder(const Params& params, const Context& context)
-      : root_(context.resolve(params.string("root"))) {
-    if (root_.filename().empty() && root_.has_relative_path()) root_ = root_.parent_path();
+      : ImageFiles(image_root(params, context)) {
     const std::string layout = params.string("layout", "auto");
     if (layout != "auto" && layout != "flat" && layout != "split") {
       throw Error("image_folder: error: parameter 'layout': expected auto, flat or split, got '" +
                   layout + "'");
     }
-    std::error_code ec;
-    if (!fs::exists(root_, ec)) throw DataError(root_.string(), "no such directory");
-    if (!fs::is_directory(root_, ec)) throw DataError(root_.string(), "not a directory");
     try {
       scan(layout);
     } catch (const fs::filesystem_error& e) {
       throw DataError(e.path1().empty() ? root_.string() : e.path1().string(),
                       problem_text(e.code()));
     }
-    Fnv64 hash;
-    hash.text("image_folder");
-    hash.text(params.json());
-    hash.text(kDecodeRule);
-    for (const auto& s : samples_) {
-      hash.text(s.relative);
-      hash_file_stamp(hash, root_ / s.relative);
-    }
-    fingerprint_ = hash.hex();
+    fingerprint_files("image_folder", params);
   }
 
-  std::vector<std::string> classes() const override { return classes_; }
-  std::size_t size() const override { return samples_.size(); }
-  int label(std::size_t i) const override { return samples_.at(i).label; }
-  cv::Mat image(std::size_t i) const override {
-    return read_rgb((root_ / samples_.at(i).relative).string());
-  }
-  cv::Mat image_at_least(std::size_t i, const cv::Size& at_least) const override {
-    return read_rgb((root_ / samples_.at(i).relative).string(), at_least);
-  }
-  std::string id(std::size_t i) const override { return samples_.at(i).relative; }
-  std::string subset(std::size_t i) const override { return kSubsetNames[samples_.at(i).subset]; }
-  std::string fingerprint() const override { return fingerprint_; }
+  std::string subset(std::size_t i) const override { return kSubsetNames[files_.at(i).subset]; }
 
  private:
   void scan(const std::string& layout) {
@@ -179,23 +144,15 @@ class ImageFolder final : public Dataset {
       if (files.empty()) {
         throw DataError(dir.string(), "empty class folder: no jpg, jpeg, png, bmp or webp file");
       }
-      for (const auto& f : files) samples_.push_back({f, static_cast<int>(label), subset});
+      for (const auto& f : files) files_.push_back({f, static_cast<int>(label), subset});
     }
   }
-
-  fs::path root_;
-  std::vector<std::string> classes_;
-  std::vector<Sample> samples_;
-  std::string fingerprint_;
 };
 
 void register_components(Registry& registry) {
-  registry.dataset(
-      "image_folder",
-      [](const Params& p, const Context& c) -> std::unique_ptr<Dataset> {
-        return std::make_unique<ImageFolder>(p, c);
-      },
-      kSchema, "images in one sub-folder per class, optionally under train/ val/ test/");
+  register_dataset<ImageFolder>(
+      registry, "image_folder", kSchema,
+      "images in one sub-folder per class, optionally under train/ val/ test/");
 }
 
 }  // namespace
