@@ -92,7 +92,9 @@ inline cv::Size jpeg_size(const std::string& path) {
     const int lo = byte();
     return hi < 0 || lo < 0 ? -1 : (hi << 8) | lo;
   };
-  if (byte() != 0xFF || byte() != 0xD8) return {};
+  const int soi_0 = byte();
+  const int soi_1 = byte();
+  if (soi_0 != 0xFF || soi_1 != 0xD8) return {};  // SOI marker
   for (int segments = 0; segments < 1000; ++segments) {
     int marker = byte();
     if (marker != 0xFF) return {};

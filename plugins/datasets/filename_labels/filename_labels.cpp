@@ -76,6 +76,7 @@ class FilenameLabels final : public ImageFiles {
     }
 
     std::vector<std::string> found;
+    found.reserve(files.size());
     for (const auto& [label, names] : files) found.push_back(label);
     classes_ = params.strings("classes");
     if (classes_.empty()) classes_ = found;

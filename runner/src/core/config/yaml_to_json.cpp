@@ -2,7 +2,9 @@
 
 // GCC 12 flags yaml-cpp 0.7's node iterators (inlined here) with a false -Wdangling-pointer; the
 // warning comes from the optimiser, so it must be off for the whole file.
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wdangling-pointer"
+#endif
 #include <yaml-cpp/yaml.h>
 
 #include <cerrno>

@@ -43,7 +43,7 @@ std::vector<std::string> PluginLoader::default_search_path() {
   dirs.emplace_back(
       (fs::path(executable_dir()) / ".." / "lib" / "tlr" / "plugins").lexically_normal().string());
 #ifdef TLR_INSTALL_PLUGIN_DIR
-  dirs.push_back(TLR_INSTALL_PLUGIN_DIR);
+  dirs.emplace_back(TLR_INSTALL_PLUGIN_DIR);
 #endif
   if (const char* env = std::getenv("TLR_PLUGIN_PATH")) {
     std::stringstream in(env);

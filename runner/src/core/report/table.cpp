@@ -115,6 +115,7 @@ std::string format_summaries(const std::vector<RunSummary>& rows, const std::str
     throw Error("unknown report format '" + format + "'; formats: table, markdown, csv, json");
   }
   std::vector<std::vector<std::string>> table;
+  table.reserve(rows.size());
   for (const auto& r : rows) table.push_back(cells(r));
   std::vector<std::size_t> width(kColumns.size());
   for (std::size_t c = 0; c < kColumns.size(); ++c) {
@@ -134,7 +135,8 @@ std::string format_summaries(const std::vector<RunSummary>& rows, const std::str
     out << "\n";
   };
   std::vector<std::string> titles;
-  for (const auto& col : kColumns) titles.push_back(col.title);
+  titles.reserve(kColumns.size());
+  for (const auto& col : kColumns) titles.emplace_back(col.title);
   line(titles);
   if (md) {
     out << "|";

@@ -1,6 +1,7 @@
 #include "engine/data/image_batches.h"
 
 #include <algorithm>
+#include <cstddef>
 #include <numeric>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -219,7 +220,8 @@ void ImageBatches::fill(std::size_t slot, const cv::Mat* augmented, float* dst) 
       const float* l2 = l1 + 256;
       float* o1 = out + plane;
       float* o2 = o1 + plane;
-      for (int x = 0; x < src.cols; ++x) {
+      const std::ptrdiff_t cols = src.cols;
+      for (std::ptrdiff_t x = 0; x < cols; ++x) {
         out[x] = l0[row[3 * x]];
         o1[x] = l1[row[3 * x + 1]];
         o2[x] = l2[row[3 * x + 2]];

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <cstddef>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -142,7 +143,7 @@ void area_shrink(const cv::Mat& src, cv::Mat& dst, int height, int width) {
     std::uint8_t* out = dst.ptr<std::uint8_t>(y);
     for (int x = 0; x < width; ++x) {
       const float* w = tx.weight.data() + tx.offset[x];
-      const float* p = in + tx.first[x] * channels;
+      const float* p = in + static_cast<std::ptrdiff_t>(tx.first[x]) * channels;
       for (int c = 0; c < channels; ++c) {
         float sum = 0;
         for (int k = 0; k < tx.count[x]; ++k) sum += w[k] * p[k * channels + c];

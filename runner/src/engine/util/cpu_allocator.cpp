@@ -25,12 +25,13 @@ void* map_block(std::size_t size) {
   const std::size_t span = size + kAlign;
   void* raw = mmap(nullptr, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (raw == MAP_FAILED) return nullptr;
-  const auto start = reinterpret_cast<std::uintptr_t>(raw);
-  const std::uintptr_t aligned = (start + kAlign - 1) / kAlign * kAlign;
-  if (aligned > start) munmap(raw, aligned - start);
-  const std::uintptr_t end = start + span;
-  if (end > aligned + size) munmap(reinterpret_cast<void*>(aligned + size), end - aligned - size);
-  void* block = reinterpret_cast<void*>(aligned);
+  // Trim the head up to the first 2 MiB boundary and the tail after `size` bytes.
+  char* const start = static_cast<char*>(raw);
+  const std::size_t misalign = reinterpret_cast<std::uintptr_t>(start) % kAlign;
+  const std::size_t head = misalign == 0 ? 0 : kAlign - misalign;
+  char* const block = start + head;
+  if (head > 0) munmap(start, head);
+  if (span > head + size) munmap(block + size, span - head - size);
 #ifdef MADV_HUGEPAGE
   madvise(block, size, MADV_HUGEPAGE);  // a hint: fewer faults and TLB misses when granted
 #endif

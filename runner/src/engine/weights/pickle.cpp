@@ -75,8 +75,7 @@ const char* type_name(Value::Type type) {
     case Value::Type::boolean:
       return "bool";
     case Value::Type::integer:
-      return "int";
-    case Value::Type::big_integer:
+    case Value::Type::big_integer:  // Python has one int
       return "int";
     case Value::Type::floating:
       return "float";
