@@ -42,7 +42,7 @@ class FakeDataset final : public Dataset {
 FakeDataset balanced(std::vector<std::string> classes, int per_class) {
   std::vector<int> labels;
   const int k = static_cast<int>(classes.size());
-  labels.reserve(static_cast<std::size_t>(per_class * k));
+  labels.reserve(static_cast<std::size_t>(per_class) * classes.size());
   for (int i = 0; i < per_class * k; ++i) labels.push_back(i % k);
   return FakeDataset(std::move(classes), std::move(labels));
 }

@@ -199,6 +199,7 @@ void expect_every_run_completed(const fs::path& db, const std::string& experimen
   tlr::Store store = tlr::Store::open(db.string());
   const std::vector<tlr::RunSummary> runs = store.summaries(experiment);
   std::vector<std::string> names;
+  names.reserve(runs.size());
   for (const auto& run : runs) names.push_back(run.model);
   EXPECT_EQ(names, models);
   for (const auto& run : runs) {

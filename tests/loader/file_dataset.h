@@ -43,6 +43,7 @@ class FileDataset : public Dataset {
 
   std::vector<std::string> classes() const override {
     std::vector<std::string> names;
+    names.reserve(static_cast<std::size_t>(classes_));
     for (int c = 0; c < classes_; ++c) names.push_back("class" + std::to_string(c));
     return names;
   }

@@ -247,7 +247,7 @@ TEST_F(Numbered, StepsPerEpochCyclesThroughPasses) {
     stream.insert(stream.end(), labels.begin(), labels.end());
   }
   // Epochs 0 and 1 are passes 0, 1 and 2 back to back, each pass its own order.
-  for (int pass = 0; pass < 3; ++pass) {
+  for (std::ptrdiff_t pass = 0; pass < 3; ++pass) {
     const std::vector<std::uint32_t> order = shuffled_order(10, 42, pass);
     EXPECT_EQ(
         std::vector<std::int64_t>(stream.begin() + 10 * pass, stream.begin() + 10 * pass + 10),

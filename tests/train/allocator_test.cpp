@@ -87,14 +87,16 @@ TEST_F(CachingCpuAllocator, LimitAndReleaseGiveMemoryBack) {
 
 TEST_F(CachingCpuAllocator, ConcurrentThreadsGetCorrectResults) {
   std::vector<std::thread> threads;
-  std::vector<bool> ok(4, true);
+  threads.reserve(4);
+  // One int per thread: std::vector<bool> would pack the four flags into one shared word.
+  std::vector<int> ok(4, 1);
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([t, &ok] {
       for (int i = 0; i < 20; ++i) {
         const std::int64_t n = (1 + (t + i) % 3) * kMiB;  // 4, 8 or 12 MiB
         const float value = static_cast<float>(t * 100 + i);
         auto x = torch::full({n}, value);
-        if (!x.eq(value).all().item<bool>()) ok[t] = false;
+        if (!x.eq(value).all().item<bool>()) ok[t] = 0;
       }
     });
   }

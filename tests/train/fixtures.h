@@ -170,7 +170,7 @@ class FakeCell : public Cell {
   double learning_rate() const override { return settings_.optimizer.lr; }
 
   std::shared_ptr<Batches> images(Split split, bool augment) override {
-    image_calls.push_back({split, augment});
+    image_calls.emplace_back(split, augment);
     const Data& d = data(split);
     return std::make_shared<TensorBatches>(d.x, d.y, settings_.batch_size, split == Split::train);
   }
