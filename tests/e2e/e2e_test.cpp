@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -545,6 +546,57 @@ TEST(E2eCli, FiveModelsRerunReusesPublishedWeightsAndFeatureCache) {
   EXPECT_TRUE(reused);
   // Both invocations are recorded.
   EXPECT_GT(runs[1].run_id, static_cast<std::int64_t>(kFiveModels.size()));
+}
+
+// Same file, same seed, same thread count: the same numbers, bit for bit — shuffling, dropout,
+// augmentation (per-sample generators on the data threads) and the source stage included. Three
+// epochs, so every model draws from its generators more than once.
+TEST(E2eCli, SameFileSeedAndThreadsGiveTheSameNumbers) {
+  TempDir first_tmp, second_tmp;
+  std::vector<std::vector<tlr::EpochRow>> epochs[2];
+  std::vector<std::vector<std::pair<std::string, double>>> test_metrics[2];
+  std::vector<std::string> models[2];
+  int side = 0;
+  for (const TempDir* tmp : {&first_tmp, &second_tmp}) {
+    write_fashion_mnist(*tmp);
+    std::vector<std::string> args = five_models_args(*tmp, true);
+    args.insert(args.end(), {"--set", "*.training.epochs=3"});
+    const Outcome o = runner(args, tmp->path());
+    ASSERT_EQ(o.exit_code, 0) << describe(o);
+    tlr::Store store = tlr::Store::open((tmp->path() / "results.db").string());
+    for (const auto& run : store.summaries("five_models")) {
+      models[side].push_back(run.model);
+      epochs[side].push_back(store.epochs(run.run_id));
+      test_metrics[side].push_back(store.metrics(run.run_id, "test"));
+    }
+    ++side;
+  }
+  ASSERT_EQ(models[0], kFiveModels);
+  ASSERT_EQ(models[1], kFiveModels);
+  for (std::size_t m = 0; m < kFiveModels.size(); ++m) {
+    SCOPED_TRACE("model " + kFiveModels[m]);
+    ASSERT_EQ(epochs[0][m].size(), epochs[1][m].size());
+    EXPECT_FALSE(epochs[0][m].empty());
+    for (std::size_t e = 0; e < epochs[0][m].size(); ++e) {
+      const tlr::EpochRow& a = epochs[0][m][e];
+      const tlr::EpochRow& b = epochs[1][m][e];
+      SCOPED_TRACE(a.phase + " epoch " + std::to_string(a.epoch));
+      EXPECT_EQ(a.phase, b.phase);
+      EXPECT_EQ(a.train_loss, b.train_loss);
+      EXPECT_EQ(a.train_acc, b.train_acc);
+      EXPECT_EQ(a.val_loss, b.val_loss);
+      EXPECT_EQ(a.val_acc, b.val_acc);
+    }
+    // Equal values, or both NaN (a precision with no prediction of its class).
+    ASSERT_EQ(test_metrics[0][m].size(), test_metrics[1][m].size());
+    EXPECT_FALSE(test_metrics[0][m].empty());
+    for (std::size_t k = 0; k < test_metrics[0][m].size(); ++k) {
+      const auto& [name, a] = test_metrics[0][m][k];
+      const double b = test_metrics[1][m][k].second;
+      EXPECT_EQ(name, test_metrics[1][m][k].first);
+      EXPECT_TRUE(a == b || (std::isnan(a) && std::isnan(b))) << name << ": " << a << " vs " << b;
+    }
+  }
 }
 
 // A small experiment of three fast models, for the report tests.
