@@ -2,12 +2,15 @@
 // data written here (a few images per class, one epoch, small inputs and widths, random init
 // instead of the published weight files), then checked in results.db; and the command-line
 // contract: exit codes, the compiler-style error line, reports, report.html in a browser.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cmath>
+#include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -597,6 +600,155 @@ TEST(E2eCli, SameFileSeedAndThreadsGiveTheSameNumbers) {
       EXPECT_TRUE(a == b || (std::isnan(a) && std::isnan(b))) << name << ": " << a << " vs " << b;
     }
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Interrupted runs: Ctrl-C and a killed process.
+
+// A runner started in the background (stdout and stderr to files in `dir`), for signals.
+class BackgroundRunner {
+ public:
+  BackgroundRunner(const std::vector<std::string>& args, const fs::path& dir)
+      : out_(dir / "background_stdout.txt"), err_(dir / "background_stderr.txt") {
+    // Everything the child needs is built before fork(): after it, only exec-safe calls.
+    std::vector<std::string> strings = {TLR_RUNNER};
+    strings.insert(strings.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    argv.reserve(strings.size() + 1);
+    for (auto& a : strings) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    const std::string out = out_.string(), err = err_.string();
+    pid_ = fork();
+    if (pid_ == 0) {
+      const int out_fd = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      const int err_fd = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      if (out_fd < 0 || err_fd < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0) _exit(126);
+      execv(argv[0], argv.data());
+      _exit(127);
+    }
+  }
+  ~BackgroundRunner() {
+    if (pid_ > 0 && !reaped_) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+  }
+  BackgroundRunner(const BackgroundRunner&) = delete;
+  BackgroundRunner& operator=(const BackgroundRunner&) = delete;
+
+  pid_t pid() const { return pid_; }
+  // Sends `signal` and waits for the process: its exit status, or minus the signal that killed
+  // it (so an exit(130) is told apart from death by SIGINT).
+  int stop(int signal) {
+    kill(pid_, signal);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    reaped_ = true;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+  }
+  std::string output() const {
+    return "--- stdout\n" + read_file(out_) + "--- stderr\n" + read_file(err_);
+  }
+
+ private:
+  fs::path out_, err_;
+  pid_t pid_ = -1;
+  bool reaped_ = false;
+};
+
+// A first column of the first row, read without the Store (which would mark stale runs), or "".
+std::string query(const fs::path& db, const std::string& sql) {
+  sqlite3* handle = nullptr;
+  std::string value;
+  if (sqlite3_open_v2(db.c_str(), &handle, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+    sqlite3_busy_timeout(handle, 5000);
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v2(handle, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK &&
+        sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_text(stmt, 0) != nullptr) {
+      value = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+    }
+    sqlite3_finalize(stmt);
+  }
+  sqlite3_close(handle);
+  return value;
+}
+
+// One scratch model that would train for a very long time, on tiny images.
+fs::path write_endless_experiment(const TempDir& tmp) {
+  write_cats_and_dogs(tmp / "train", 6);
+  fs::path file = tmp / "endless.yaml";
+  write_text(file,
+             "experiment: endless\n"
+             "defaults:\n"
+             "  data:\n"
+             "    dataset: {plugin: filename_labels, params: {root: train}}\n"
+             "    split: {classes: [cat, dog], per_class: {train: 4, val: 1, test: 1}}\n"
+             "    input: {size: [16, 16], channels: 3}\n"
+             "  backbone: {plugin: basic_cnn, params: {widths: [4]}}\n"
+             "  head: {plugin: dense, params: {units: [4]}}\n"
+             "  training: {epochs: 1000000, batch_size: 2}\n"
+             "models:\n"
+             "  - {name: endless, strategy: {plugin: scratch}}\n");
+  return file;
+}
+
+// Waits (up to 2 minutes) until the run has recorded `epochs` epochs.
+bool wait_for_epochs(const fs::path& db, int epochs) {
+  for (int i = 0; i < 1200; ++i) {
+    const std::string n = query(db, "SELECT count(*) FROM epochs");
+    if (!n.empty() && std::stoi(n) >= epochs) return true;
+    usleep(100 * 1000);
+  }
+  return false;
+}
+
+TEST(E2eCli, CtrlCRecordsTheRunAsInterruptedAndExits130) {
+  TempDir tmp;
+  const fs::path file = write_endless_experiment(tmp);
+  const fs::path db = tmp / "results.db";
+  BackgroundRunner runner_process({file.string(), "--db", db.string(), "--results",
+                                   (tmp / "results").string(), "--threads", "1", "--quiet"},
+                                  tmp.path());
+  ASSERT_TRUE(wait_for_epochs(db, 3)) << runner_process.output();
+  EXPECT_EQ(runner_process.stop(SIGINT), 130) << runner_process.output();
+
+  EXPECT_EQ(query(db, "SELECT status FROM runs"), "interrupted");
+  EXPECT_EQ(query(db, "SELECT error FROM runs"), "interrupted by the user (SIGINT)");
+  EXPECT_EQ(query(db, "SELECT status FROM experiments"), "interrupted");
+  EXPECT_NE(query(db, "SELECT finished_at FROM runs"), "");
+  // Every epoch row is whole: no half-written epoch.
+  EXPECT_EQ(query(db, "SELECT count(*) FROM epochs WHERE train_loss IS NULL OR val_loss IS NULL"),
+            "0");
+  // The database is consistent and the report reads it.
+  EXPECT_EQ(query(db, "PRAGMA integrity_check"), "ok");
+  const Outcome report = runner({"report", "--db", db.string()}, tmp.path());
+  EXPECT_EQ(report.exit_code, 0) << describe(report);
+  EXPECT_NE(report.out.find("interrupted"), std::string::npos) << report.out;
+}
+
+TEST(E2eCli, KilledRunnerLeavesARunningRowThatTheNextRunnerMarksInterrupted) {
+  TempDir tmp;
+  const fs::path file = write_endless_experiment(tmp);
+  const fs::path db = tmp / "results.db";
+  std::string pid;
+  {
+    BackgroundRunner runner_process({file.string(), "--db", db.string(), "--results",
+                                     (tmp / "results").string(), "--threads", "1", "--quiet"},
+                                    tmp.path());
+    pid = std::to_string(runner_process.pid());
+    ASSERT_TRUE(wait_for_epochs(db, 3)) << runner_process.output();
+    EXPECT_EQ(runner_process.stop(SIGKILL), -SIGKILL);
+  }
+  EXPECT_EQ(query(db, "SELECT status FROM runs"), "running");
+  EXPECT_EQ(query(db, "PRAGMA integrity_check"), "ok");
+
+  // The next runner on this host sees that the process is gone.
+  const Outcome report = runner({"report", "--db", db.string()}, tmp.path());
+  EXPECT_EQ(report.exit_code, 0) << describe(report);
+  EXPECT_EQ(query(db, "SELECT status FROM runs"), "interrupted");
+  EXPECT_NE(query(db, "SELECT error FROM runs").find("process " + pid), std::string::npos)
+      << query(db, "SELECT error FROM runs");
+  EXPECT_EQ(query(db, "SELECT status FROM experiments"), "interrupted");
 }
 
 // A small experiment of three fast models, for the report tests.
