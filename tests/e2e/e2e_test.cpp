@@ -751,6 +751,90 @@ TEST(E2eCli, KilledRunnerLeavesARunningRowThatTheNextRunnerMarksInterrupted) {
   EXPECT_EQ(query(db, "SELECT status FROM experiments"), "interrupted");
 }
 
+// ---------------------------------------------------------------------------------------------
+// runner preview-augment
+
+fs::path write_augment_experiment(const TempDir& tmp, bool with_augmenter) {
+  write_cats_and_dogs(tmp / "train", 8);
+  fs::path file = tmp / (with_augmenter ? "augment.yaml" : "plain.yaml");
+  write_text(file, std::string("experiment: preview\n"
+                               "defaults:\n"
+                               "  data:\n"
+                               "    dataset: {plugin: filename_labels, params: {root: train}}\n"
+                               "    split: {classes: [cat, dog], per_class: {train: 4, val: 2, "
+                               "test: 2}}\n"
+                               "    input: {size: [24, 20], channels: 3}\n"
+                               "  backbone: {plugin: basic_cnn, params: {widths: [4]}}\n"
+                               "models:\n"
+                               "  - {name: plain, strategy: {plugin: scratch}}\n") +
+                       (with_augmenter ? "  - name: augmented\n"
+                                         "    strategy: {plugin: scratch}\n"
+                                         "    augmenter:\n"
+                                         "      plugin: keras_image\n"
+                                         "      params: {rotation_range: 40, width_shift_range: "
+                                         "0.2, horizontal_flip: true}\n"
+                                       : ""));
+  return file;
+}
+
+TEST(E2eCli, PreviewAugmentWritesAGridOfTheFirstModelWithAnAugmenter) {
+  TempDir tmp;
+  const fs::path file = write_augment_experiment(tmp, true);
+  const fs::path png = tmp / "preview.png";
+  const std::vector<std::string> args = {"preview-augment", file.string(),
+                                         "--out",           png.string(),
+                                         "--rows",          "3",
+                                         "--cols",          "4",
+                                         "--results",       (tmp / "results").string()};
+  const Outcome o = runner(args, tmp.path());
+  ASSERT_EQ(o.exit_code, 0) << describe(o);
+  EXPECT_EQ(o.out, png.string() + "\n");
+  const cv::Mat grid = cv::imread(png.string(), cv::IMREAD_COLOR);
+  ASSERT_FALSE(grid.empty());
+  // size is [height, width]: 3 rows of 24-pixel-high cells, 4 columns of 20-pixel-wide cells,
+  // 2-pixel gaps.
+  ASSERT_EQ(grid.rows, 3 * 24 + 2 * 2);
+  ASSERT_EQ(grid.cols, 4 * 20 + 3 * 2);
+  // The augmented columns are not copies of the original (column 0).
+  int changed = 0;
+  for (int r = 0; r < 3; ++r) {
+    const cv::Mat original = grid(cv::Rect(0, r * 26, 20, 24));
+    for (int c = 1; c < 4; ++c) {
+      changed += cv::norm(original, grid(cv::Rect(c * 22, r * 26, 20, 24)), cv::NORM_L1) > 0;
+    }
+  }
+  EXPECT_GE(changed, 7) << "of 9 augmented cells";
+  // Seeded: the same image again.
+  const std::string first = read_file(png);
+  ASSERT_EQ(runner(args, tmp.path()).exit_code, 0);
+  EXPECT_EQ(read_file(png), first);
+
+  // Without --out: under --results, by experiment and model.
+  const Outcome default_out = runner(
+      {"preview-augment", file.string(), "--results", (tmp / "results").string()}, tmp.path());
+  ASSERT_EQ(default_out.exit_code, 0) << describe(default_out);
+  const fs::path expected = tmp / "results" / "preview" / "augmented" / "augment_preview.png";
+  EXPECT_EQ(default_out.out, expected.string() + "\n");
+  EXPECT_TRUE(fs::exists(expected));
+}
+
+TEST(E2eCli, PreviewAugmentNamesTheProblemAndExits2) {
+  TempDir tmp;
+  const fs::path results = tmp / "results";
+  Outcome o = runner({"preview-augment", write_augment_experiment(tmp, true).string(), "--model",
+                      "augmneted", "--results", results.string()},
+                     tmp.path());
+  EXPECT_EQ(o.exit_code, 2) << describe(o);
+  EXPECT_EQ(o.err,
+            "runner preview-augment: error: no model 'augmneted'; did you mean 'augmented'?\n");
+  const fs::path plain = write_augment_experiment(tmp, false);
+  o = runner({"preview-augment", plain.string(), "--results", results.string()}, tmp.path());
+  EXPECT_EQ(o.exit_code, 2) << describe(o);
+  EXPECT_EQ(o.err,
+            "runner preview-augment: error: no model of " + plain.string() + " has an augmenter\n");
+  EXPECT_FALSE(fs::exists(results / "preview")) << "nothing written";
+}
+
 // A small experiment of three fast models, for the report tests.
 struct SmallExperiment {
   TempDir tmp;

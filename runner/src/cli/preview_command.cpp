@@ -20,7 +20,9 @@ int preview_augment_command(const std::vector<std::string>& args) {
       "file", po::value<std::string>()->required(), "the experiment file")(
       "model", po::value<std::string>(), "the model (default: the first with an augmenter)")(
       "out", po::value<std::string>(),
-      "PNG to write (default results/<experiment>/<model>/augment_preview.png)")(
+      "PNG to write (default <results>/<experiment>/<model>/augment_preview.png)")(
+      "results", po::value<std::string>()->default_value("results"),
+      "folder of the image cache (shared with `runner run`) and of the default PNG")(
       "rows", po::value<int>()->default_value(6), "images (one per row)")(
       "cols", po::value<int>()->default_value(8), "columns: the original, then augmented copies")(
       "set", po::value<std::vector<std::string>>()->composing(),
@@ -67,7 +69,8 @@ int preview_augment_command(const std::vector<std::string>& args) {
   try {
     Context context;
     context.experiment_dir = std::filesystem::path(file).parent_path().string();
-    context.cache_dir = "results/cache";
+    const std::filesystem::path results = vm["results"].as<std::string>();
+    context.cache_dir = (results / "cache").string();
     DataSource data(registry, context);
     const PreparedData& prepared = data.prepare(model->json["data"]);
     const InputSpec input = InputSpec::from_params(
@@ -79,10 +82,12 @@ int preview_augment_command(const std::vector<std::string>& args) {
           spec["plugin"].get<std::string>(),
           Params::from_json(spec.value("params", nlohmann::json::object()).dump()), context);
     }
-    const std::string out = vm.count("out") ? vm["out"].as<std::string>()
-                                            : "results/" + checked.plan.experiment + "/" +
-                                                  model->name + "/augment_preview.png";
-    std::filesystem::create_directories(std::filesystem::path(out).parent_path());
+    const std::string out =
+        vm.count("out")
+            ? vm["out"].as<std::string>()
+            : (results / checked.plan.experiment / model->name / "augment_preview.png").string();
+    const std::filesystem::path folder = std::filesystem::path(out).parent_path();
+    if (!folder.empty()) std::filesystem::create_directories(folder);
     write_augment_preview(*prepared.dataset, prepared.split.train, input, augmenter.get(),
                           model->json.value("seed", 42ULL), vm["rows"].as<int>(),
                           vm["cols"].as<int>(), out);
