@@ -835,6 +835,38 @@ TEST(E2eCli, PreviewAugmentNamesTheProblemAndExits2) {
   EXPECT_FALSE(fs::exists(results / "preview")) << "nothing written";
 }
 
+// --only a transfer model brings along the stage that publishes its weights: trained the first
+// time, reused the second.
+TEST(E2eCli, OnlyAlsoRunsTheStageThatPublishesTheWeightsItLoads) {
+  TempDir tmp;
+  write_fashion_mnist(tmp);
+  std::vector<std::string> args = five_models_args(tmp, false);
+  args.insert(args.end(), {"--only", "vgg_features"});
+  const Outcome first = runner(args, tmp.path());
+  ASSERT_EQ(first.exit_code, 0) << describe(first);
+  EXPECT_NE(first.err.find("runner run: --only: also running source_pretrain, which publishes the "
+                           "weights 'fmnist_source8' vgg_features loads"),
+            std::string::npos)
+      << first.err;
+  EXPECT_NE(first.err.find("source_pretrain: published weights 'fmnist_source8'"),
+            std::string::npos)
+      << first.err;
+  expect_every_run_completed(tmp / "results.db", "five_models",
+                             {"source_pretrain", "vgg_features"});
+
+  const Outcome second = runner(args, tmp.path());
+  ASSERT_EQ(second.exit_code, 0) << describe(second);
+  EXPECT_NE(second.err.find("source_pretrain: reusing weights 'fmnist_source8'"), std::string::npos)
+      << second.err;
+  // A model that loads no published weights brings nothing along.
+  args = five_models_args(tmp, false);
+  args.insert(args.end(), {"--only", "basic_cnn"});
+  const Outcome scratch = runner(args, tmp.path());
+  ASSERT_EQ(scratch.exit_code, 0) << describe(scratch);
+  EXPECT_EQ(scratch.err.find("also running"), std::string::npos) << scratch.err;
+  EXPECT_EQ(scratch.err.find("source_pretrain"), std::string::npos) << scratch.err;
+}
+
 // A small experiment of three fast models, for the report tests.
 struct SmallExperiment {
   TempDir tmp;

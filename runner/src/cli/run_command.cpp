@@ -1,8 +1,11 @@
 // `runner run FILE` and `runner validate FILE`: read, check, resolve, then run or stop.
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <csignal>
 #include <iostream>
+#include <iterator>
+#include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
 #include "cli/common.h"
@@ -22,6 +25,55 @@ void on_sigint(int) {
 
 std::vector<std::string> strings_of(const po::variables_map& vm, const char* key) {
   return vm.count(key) ? vm[key].as<std::vector<std::string>>() : std::vector<std::string>{};
+}
+
+// The name a model's backbone loads its weights by (`weights: {published: NAME}`), or "".
+std::string published_weights_used(const nlohmann::json& model) {
+  const auto backbone = model.find("backbone");
+  if (backbone == model.end() || !backbone->is_object()) return "";
+  const auto weights = backbone->find("weights");
+  if (weights == backbone->end() || !weights->is_object()) return "";
+  const auto name = weights->find("published");
+  return name != weights->end() && name->is_string() ? name->get<std::string>() : "";
+}
+
+// The name a model publishes its weights under (`strategy: {params: {publish: NAME}}`), or "".
+std::string weights_published(const nlohmann::json& model) {
+  const auto strategy = model.find("strategy");
+  if (strategy == model.end() || !strategy->is_object()) return "";
+  const auto params = strategy->find("params");
+  if (params == strategy->end() || !params->is_object()) return "";
+  const auto name = params->find("publish");
+  return name != params->end() && name->is_string() ? name->get<std::string>() : "";
+}
+
+// --only NAME... plus every earlier model that publishes weights a chosen model loads, and so on
+// back (a pretraining stage costs nothing when an identical run already published its weights).
+// Says which were added, unless quiet.
+std::vector<std::string> with_publishers(const config::Plan& plan, std::vector<std::string> only,
+                                         bool quiet) {
+  auto chosen = [&only](const std::string& name) {
+    return std::find(only.begin(), only.end(), name) != only.end();
+  };
+  // Backwards through the plan: a publisher runs before the models that load its weights.
+  for (auto model = plan.models.rbegin(); model != plan.models.rend(); ++model) {
+    if (!chosen(model->name)) continue;
+    const std::string needed = published_weights_used(model->json);
+    if (needed.empty()) continue;
+    for (auto earlier = std::next(model); earlier != plan.models.rend(); ++earlier) {
+      if (weights_published(earlier->json) != needed) continue;
+      if (!chosen(earlier->name)) {
+        only.push_back(earlier->name);
+        if (!quiet) {
+          std::cerr << "runner run: --only: also running " << earlier->name
+                    << ", which publishes the weights '" << needed << "' " << model->name
+                    << " loads (reused if an identical run published them already)\n";
+        }
+      }
+      break;
+    }
+  }
+  return only;
 }
 
 }  // namespace
@@ -74,6 +126,7 @@ int run_command(const std::vector<std::string>& args) {
       return kExitBadInput;
     }
   }
+  run.only = with_publishers(checked.plan, run.only, quiet);
   if (vm.count("dry-run")) {
     std::cout << config::plan_to_text(checked.plan);
     return kExitOk;
