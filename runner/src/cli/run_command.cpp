@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <csignal>
+#include <initializer_list>
 #include <iostream>
 #include <iterator>
 #include <nlohmann/json.hpp>
@@ -27,24 +28,26 @@ std::vector<std::string> strings_of(const po::variables_map& vm, const char* key
   return vm.count(key) ? vm[key].as<std::vector<std::string>>() : std::vector<std::string>{};
 }
 
+// The string at a path of object keys, or "" when a step is missing or not of that type.
+std::string string_at(const nlohmann::json& json, std::initializer_list<const char*> path) {
+  const nlohmann::json* node = &json;
+  for (const char* key : path) {
+    if (!node->is_object()) return "";
+    const auto it = node->find(key);
+    if (it == node->end()) return "";
+    node = &*it;
+  }
+  return node->is_string() ? node->get<std::string>() : "";
+}
+
 // The name a model's backbone loads its weights by (`weights: {published: NAME}`), or "".
 std::string published_weights_used(const nlohmann::json& model) {
-  const auto backbone = model.find("backbone");
-  if (backbone == model.end() || !backbone->is_object()) return "";
-  const auto weights = backbone->find("weights");
-  if (weights == backbone->end() || !weights->is_object()) return "";
-  const auto name = weights->find("published");
-  return name != weights->end() && name->is_string() ? name->get<std::string>() : "";
+  return string_at(model, {"backbone", "weights", "published"});
 }
 
 // The name a model publishes its weights under (`strategy: {params: {publish: NAME}}`), or "".
 std::string weights_published(const nlohmann::json& model) {
-  const auto strategy = model.find("strategy");
-  if (strategy == model.end() || !strategy->is_object()) return "";
-  const auto params = strategy->find("params");
-  if (params == strategy->end() || !params->is_object()) return "";
-  const auto name = params->find("publish");
-  return name != params->end() && name->is_string() ? name->get<std::string>() : "";
+  return string_at(model, {"strategy", "params", "publish"});
 }
 
 // --only NAME... plus every earlier model that publishes weights a chosen model loads, and so on
