@@ -154,6 +154,8 @@ class FakeCell : public Cell {
   }
 
   const std::string& model_name() const override { return name_; }
+  torch::Device device() const override { return torch::kCPU; }
+  bool probing() const override { return false; }
   const Params& params() const override { return params_; }
   std::shared_ptr<Backbone> backbone() override {
     ++backbone_calls;

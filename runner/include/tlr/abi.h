@@ -4,7 +4,9 @@
 
 // 2: Dataset::image_at_least (a size hint for reduced decoding).
 // 3: Backbone::can_forward_blocks/forward_blocks, BackboneBlocks (run part of a backbone).
-#define TLR_ABI_VERSION 3u
+// 4: Cell::device and Cell::probing (the device a cell runs on; the validation probe),
+//    tlr::ParamError (an error located at a parameter's line:column).
+#define TLR_ABI_VERSION 4u
 
 #if defined(_WIN32)
 #define TLR_EXPORT __declspec(dllexport)

@@ -28,4 +28,18 @@ class TLR_API DataError : public Error {
   std::string path_;
 };
 
+// A parameter of the component that throws it is wrong (an unknown block name, a value the
+// schema cannot express a limit for). The runner reports it at the line:column where the value
+// was written: "file.yaml:12:15: error: model 'ft': fine_tune.from: unknown block 'res3'".
+// `param` is the key in the component's params object; `message` reads as Error's does.
+class TLR_API ParamError : public Error {
+ public:
+  ParamError(std::string param, const std::string& message);
+  ~ParamError() override;
+  const std::string& param() const { return param_; }
+
+ private:
+  std::string param_;
+};
+
 }  // namespace tlr

@@ -4,6 +4,7 @@
 
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/sequential.h>
+#include <torch/types.h>
 
 #include <cstdint>
 #include <functional>
@@ -20,7 +21,8 @@ namespace tlr {
 enum class Split { train, val, test };
 TLR_API const char* split_name(Split split);
 
-// Batches of one split: images (N×C×H×W float) or cached features, with integer labels (N, int64).
+// Batches of one split: images (N×C×H×W float) or cached features, with integer labels (N, int64),
+// on the cell's device (Cell::device()). Not thread-safe: one pass at a time, from one thread.
 class TLR_API Batches {
  public:
   virtual ~Batches();
@@ -66,11 +68,27 @@ struct FitOverrides {
   std::string phase;  // recorded with each epoch row ("warmup", "fine-tune"); "" for one phase
 };
 
-// One model of the experiment, fully resolved, with the runner's services.
+// One model of the experiment, fully resolved, with the runner's services. Owned by the runner and
+// valid for the duration of Strategy::run(); the tensors and modules it hands out are the
+// strategy's to keep.
+//
+// Before anything trains, `runner validate` and `runner run` call Strategy::run() once on a probe
+// cell (probing() is true): the backbone has its random initial weights (no weight file is read),
+// every split is one batch of two zero images, fit() runs one training step and one validation
+// pass, evaluate() one forward pass, and nothing is recorded or written. This catches unknown block
+// names, shape and channel mismatches and libtorch errors of the model before any data is touched.
+// A strategy needs no code for it; one with side effects of its own (files, network) skips them
+// when probing() is true.
 class TLR_API Cell {
  public:
   virtual ~Cell();
   virtual const std::string& model_name() const = 0;
+  // The device this cell's tensors live on (the YAML's `device`, CPU by default): batches arrive
+  // there, fit() and evaluate() move the model there. A strategy creating tensors of its own
+  // creates them on this device.
+  virtual torch::Device device() const = 0;
+  // True on the validation probe (see above).
+  virtual bool probing() const = 0;
   // The strategy's own parameters (schema defaults filled in).
   virtual const Params& params() const = 0;
   // The model's backbone, built and with the YAML's weights loaded. One instance per cell.
@@ -102,7 +120,8 @@ class TLR_API Cell {
 class TLR_API Strategy {
  public:
   virtual ~Strategy();
-  // Runs the cell start to finish; throws to fail the run (the message is recorded).
+  // Runs the cell start to finish; throws to fail the run (the message is recorded). Throw
+  // tlr::ParamError to name the parameter at fault: it is reported at its line:column.
   virtual void run(Cell& cell) = 0;
 };
 

@@ -85,6 +85,8 @@ class RunCell : public Cell {
         mode_(output_mode_for(classes_, model.json.value("output", std::string("auto")))) {}
 
   const std::string& model_name() const override { return model_.name; }
+  torch::Device device() const override { return torch::kCPU; }
+  bool probing() const override { return false; }
   const Params& params() const override { return strategy_params_; }
 
   std::shared_ptr<Backbone> backbone() override {
