@@ -12,8 +12,8 @@
 #include <fstream>
 #include <iostream>
 
+#include "engine/weights/state_dict.h"
 #include "models/plugin_harness.h"
-#include "tlr/weights.h"
 
 namespace tlr {
 namespace {

@@ -1,7 +1,5 @@
 // Weight files: save/read round trips and the errors load_state_dict reports. (Files written by
 // Python — torchvision's layout, the legacy format — are covered by tests/models/parity_test.cpp.)
-#include "tlr/weights.h"
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -10,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "engine/weights/state_dict.h"
 #include "tlr/error.h"
 
 namespace tlr {

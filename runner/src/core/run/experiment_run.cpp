@@ -20,8 +20,8 @@
 #include "engine/train/trainer.h"
 #include "engine/util/cpu_allocator.h"
 #include "engine/util/sha256.h"
+#include "engine/weights/state_dict.h"
 #include "tlr/error.h"
-#include "tlr/weights.h"
 
 namespace tlr {
 

@@ -1,4 +1,6 @@
-// read_state_dict / save_state_dict / load_state_dict (see tlr/weights.h).
+// read_state_dict / save_state_dict / load_state_dict (see state_dict.h).
+#include "engine/weights/state_dict.h"
+
 #include <caffe2/serialize/inline_container.h>
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -15,7 +17,6 @@
 #include "engine/util/sha256.h"
 #include "engine/weights/pickle.h"
 #include "tlr/error.h"
-#include "tlr/weights.h"
 
 namespace tlr {
 

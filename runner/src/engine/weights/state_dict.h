@@ -24,8 +24,6 @@
 #include <utility>
 #include <vector>
 
-#include "tlr/abi.h"
-
 namespace tlr {
 
 // Named tensors in file order.
@@ -33,14 +31,14 @@ using NamedTensors = std::vector<std::pair<std::string, torch::Tensor>>;
 
 // Reads every tensor of a state-dict file. Throws tlr::Error naming the file when it is missing,
 // truncated, corrupt or of an unsupported kind.
-TLR_API NamedTensors read_state_dict(const std::string& path);
+NamedTensors read_state_dict(const std::string& path);
 
 // Writes named tensors as a torch.save zip archive holding a plain dict (readable by
 // read_state_dict() and by Python's torch.load). The file is written next to `path` and renamed
 // into place, so a crash never leaves a half-written file under `path`. Throws tlr::Error.
-TLR_API void save_state_dict(const std::string& path, const NamedTensors& tensors);
+void save_state_dict(const std::string& path, const NamedTensors& tensors);
 // The parameters and buffers of `module`, by their full names.
-TLR_API void save_state_dict(const std::string& path, const torch::nn::Module& module);
+void save_state_dict(const std::string& path, const torch::nn::Module& module);
 
 // Copies the tensors of a state-dict file into module's parameters and buffers, matched by full
 // name (named_parameters() then named_buffers()). All-or-nothing: the module is unchanged unless
@@ -49,11 +47,11 @@ TLR_API void save_state_dict(const std::string& path, const torch::nn::Module& m
 // only one side is ignored. Throws one tlr::Error naming the file and the first offending key:
 // missing key (in the module, not in the file), unexpected key (in the file, not in the module),
 // or a shape mismatch. Values are converted to the module tensor's dtype.
-TLR_API void load_state_dict(torch::nn::Module& module, const std::string& path,
-                             const std::vector<std::string>& skip_prefixes = {});
+void load_state_dict(torch::nn::Module& module, const std::string& path,
+                     const std::vector<std::string>& skip_prefixes = {});
 
 // Lower-case hex SHA-256 of a file's bytes (identifies weights in cache keys and the run store).
 // Throws tlr::Error naming the file when it cannot be read.
-TLR_API std::string sha256_of_file(const std::string& path);
+std::string sha256_of_file(const std::string& path);
 
 }  // namespace tlr
