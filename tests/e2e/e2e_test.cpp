@@ -26,6 +26,7 @@
 
 #include "core/store/store.h"
 #include "datasets/test_files.h"
+#include "e2e/runner_process.h"
 
 namespace {
 
@@ -38,51 +39,12 @@ using tlr::testing::TempDir;  // TLR_TEST_KEEP=1 keeps the folders, to look at a
 using tlr::testing::write_bytes;
 using tlr::testing::write_text;
 
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-std::string shell_quote(const std::string& arg) {
-  std::string out = "'";
-  for (char c : arg) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
-struct Outcome {
-  int exit_code = -1;
-  std::string out, err;
-};
-
-// Runs `command` (already quoted) through the shell with stdout and stderr captured in `dir`.
-Outcome run_shell(const std::string& command, const fs::path& dir) {
-  static std::atomic<int> counter{0};
-  const int n = counter++;
-  const fs::path out = dir / ("stdout_" + std::to_string(n) + ".txt");
-  const fs::path err = dir / ("stderr_" + std::to_string(n) + ".txt");
-  const std::string line =
-      command + " >" + shell_quote(out.string()) + " 2>" + shell_quote(err.string());
-  const int status = std::system(line.c_str());
-  Outcome outcome;
-  outcome.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  outcome.out = read_file(out);
-  outcome.err = read_file(err);
-  return outcome;
-}
-
-// `runner ARGS...`, from the source root (experiments/ paths are relative to it).
-Outcome runner(const std::vector<std::string>& args, const fs::path& dir) {
-  std::string command = "cd " + shell_quote(TLR_SOURCE_DIR) + " && " + shell_quote(TLR_RUNNER);
-  for (const auto& arg : args) command += " " + shell_quote(arg);
-  return run_shell(command, dir);
-}
-
-std::string describe(const Outcome& o) {
-  return "exit " + std::to_string(o.exit_code) + "\n--- stdout\n" + o.out + "\n--- stderr\n" +
-         o.err;
-}
+using tlr::testing::describe;
+using tlr::testing::Outcome;
+using tlr::testing::read_file;
+using tlr::testing::run_shell;
+using tlr::testing::runner;
+using tlr::testing::shell_quote;
 
 // The overrides that make any experiment file run in seconds: one epoch, one pass over a few
 // images per class, the data in `data_root`, results in `tmp`; `sets` are more --set overrides

@@ -1,6 +1,7 @@
 // pretrain: the source stage of a transfer experiment. Trains backbone and head on this cell's
-// data, evaluates on its test split, then publishes the backbone's weights under a name that
-// later models load with `weights: {published: <name>}`.
+// data and evaluates on its test split. Publishing is the plan's job: the model says
+// `publish: NAME`, and after it completes the runner publishes its trained backbone under NAME
+// for later models' `weights: {published: NAME}`.
 #include "common/strategy_support.h"
 
 namespace {
@@ -8,10 +9,7 @@ namespace {
 constexpr const char* kSchema = R"json({
   "type": "object",
   "additionalProperties": false,
-  "required": ["publish"],
   "properties": {
-    "publish": {"type": "string", "minLength": 1,
-                "description": "name under which later models find the trained backbone weights"},
     "augment": {"type": "boolean", "default": true,
                 "description": "apply the model's augmenter (if it has one) to the train split"}
   }
@@ -19,20 +17,11 @@ constexpr const char* kSchema = R"json({
 
 class Pretrain : public tlr::Strategy {
  public:
-  explicit Pretrain(const tlr::Params& params)
-      : publish_(params.string("publish", "")), augment_(params.boolean("augment", true)) {
-    if (publish_.empty()) {
-      throw tlr::Error("pretrain.publish: a name is required for the trained backbone weights");
-    }
-  }
+  explicit Pretrain(const tlr::Params& params) : augment_(params.boolean("augment")) {}
 
-  void run(tlr::Cell& cell) override {
-    auto model = tlr::strategies::train_everything(cell, augment_);
-    cell.publish_weights(publish_, *model->backbone);
-  }
+  void run(tlr::Cell& cell) override { tlr::strategies::train_everything(cell, augment_); }
 
  private:
-  std::string publish_;
   bool augment_;
 };
 
@@ -42,7 +31,7 @@ void register_components(tlr::Registry& registry) {
       [](const tlr::Params& params, const tlr::Context&) -> std::unique_ptr<tlr::Strategy> {
         return std::make_unique<Pretrain>(params);
       },
-      kSchema, "train backbone and head on a source task, then publish the backbone's weights");
+      kSchema, "train backbone and head on a source task (give the model `publish: NAME`)");
 }
 
 }  // namespace

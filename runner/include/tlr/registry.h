@@ -65,6 +65,9 @@ class TLR_API Registry {
   // Moves every component of `other` into this registry; throws tlr::Error naming both libraries
   // (and changes nothing) when a (kind, name) pair is already present.
   void absorb(Registry& other);
+  // Removes a component (nothing when absent): the loader drops one that a library earlier on the
+  // plugin path already provides.
+  void erase(Kind kind, const std::string& name);
   // Every component, in registration order.
   std::vector<ComponentInfo> components() const;
   // nullptr when absent.

@@ -31,15 +31,23 @@ bool parse(const std::string& command, const std::string& usage,
   return true;
 }
 
-void load_plugins(PluginLoader& loader, const std::vector<std::string>& extra_dirs, bool quiet) {
+void load_plugins(PluginLoader& loader, const std::vector<std::string>& explicit_dirs) {
+  // Explicit folders first: the first folder providing a component wins.
+  for (const auto& dir : explicit_dirs) loader.load_directory(dir);
   for (const auto& dir : PluginLoader::default_search_path()) {
     std::error_code ec;
     // The default folders may legitimately be absent (e.g. the install folder in a build tree).
     if (std::filesystem::is_directory(dir, ec)) loader.load_directory(dir);
   }
-  for (const auto& dir : extra_dirs) loader.load_directory(dir);
-  if (!quiet) {
-    for (const auto& problem : loader.problems()) std::cerr << problem.message << "\n";
+}
+
+void print_plugin_problems(const PluginLoader& loader, bool fatal) {
+  for (const auto& problem : loader.problems()) {
+    if (fatal || !problem.refused) {
+      std::cerr << problem.message << "\n";
+    } else {
+      std::cerr << problem.line("warning") << " (not loaded)\n";
+    }
   }
 }
 
@@ -52,22 +60,18 @@ Checked check_file(const std::string& file, const std::vector<std::string>& sets
     return out;
   }
   PluginLoader loader(registry);
-  std::vector<std::string> dirs = document.plugin_paths;
-  dirs.insert(dirs.end(), plugin_dirs.begin(), plugin_dirs.end());
-  load_plugins(loader, dirs, /*quiet=*/true);
+  // --plugin-path, then the file's plugin_paths, then the default search path.
+  std::vector<std::string> dirs = plugin_dirs;
+  dirs.insert(dirs.end(), document.plugin_paths.begin(), document.plugin_paths.end());
+  load_plugins(loader, dirs);
   config::Resolution resolution = config::resolve(document, &registry);
   if (!resolution.diagnostics.empty()) {
     std::cerr << config::format_diagnostics(resolution.diagnostics);
-    // A refused library may be why a component is unknown: say so.
-    for (const auto& problem : loader.problems()) {
-      std::cerr << "note: " << problem.message << "\n";
-    }
+    // A refused library may be why a component is unknown: say which were refused, and why.
+    print_plugin_problems(loader, /*fatal=*/true);
     return out;
   }
-  if (!quiet) {
-    for (const auto& problem : loader.problems())
-      std::cerr << "warning: " << problem.message << "\n";
-  }
+  if (!quiet) print_plugin_problems(loader, /*fatal=*/false);
   out.plan = std::move(resolution.plan);
   out.ok = true;
   return out;

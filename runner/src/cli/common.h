@@ -21,9 +21,13 @@ bool parse(const std::string& command, const std::string& usage,
            const po::positional_options_description& positional,
            const std::vector<std::string>& args, po::variables_map& vm, bool* help_shown);
 
-// Loads the plugins of the default search path and of `extra_dirs`; prints one warning line per
-// refused library unless quiet.
-void load_plugins(PluginLoader& loader, const std::vector<std::string>& extra_dirs, bool quiet);
+// Loads the plugins of `explicit_dirs` (in order, each winning over the later ones), then of the
+// default search path (PluginLoader::default_search_path()). Prints nothing.
+void load_plugins(PluginLoader& loader, const std::vector<std::string>& explicit_dirs);
+
+// One line per loader problem. `fatal`: a refused library reads "<lib>: error: ..." (the command
+// fails); otherwise "<lib>: warning: ... (not loaded)" and the command goes on.
+void print_plugin_problems(const PluginLoader& loader, bool fatal);
 
 struct Checked {
   config::Plan plan;

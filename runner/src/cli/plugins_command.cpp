@@ -7,6 +7,8 @@
 
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "core/config/schema_checker.h"
+#include "core/run/model_failure.h"
 
 namespace tlr::cli {
 namespace {
@@ -27,13 +29,32 @@ std::string type_of(const nlohmann::json& property) {
   return joined;
 }
 
-void describe(const ComponentInfo& c) {
+// A backbone's blocks as built with its default params: the names strategies' block parameters
+// (fine_tune.from, cut_after) take.
+void describe_blocks(const Registry& registry, const ComponentInfo& c) {
+  nlohmann::json schema = nlohmann::json::parse(c.schema, nullptr, false);
+  nlohmann::json params = nlohmann::json::object();
+  if (!schema.is_discarded()) config::fill_defaults(schema, schema, &params);
+  try {
+    std::shared_ptr<Backbone> backbone =
+        registry.make_backbone(c.name, Params::from_json(params.dump()), Context{});
+    std::string line;
+    for (const std::string& block : backbone->blocks()) line += (line.empty() ? "" : ", ") + block;
+    std::cout << "  blocks (default params): " << line << "\n";
+  } catch (const std::exception& e) {
+    std::cout << "  blocks: depend on the params (building with the defaults failed: "
+              << first_line(e.what()) << ")\n";
+  }
+}
+
+void describe(const Registry& registry, const ComponentInfo& c) {
   std::cout << kind_name(c.kind) << " " << c.name << "  (plugin " << c.plugin << " "
             << c.plugin_version << ", " << c.library << ")\n";
   if (!c.summary.empty()) std::cout << "  " << c.summary << "\n";
   nlohmann::json schema = nlohmann::json::parse(c.schema, nullptr, false);
   if (schema.is_discarded() || !schema.contains("properties") || schema["properties"].empty()) {
     std::cout << "  (no parameters)\n";
+    if (c.kind == Kind::backbone) describe_blocks(registry, c);
     return;
   }
   std::set<std::string> required;
@@ -53,6 +74,7 @@ void describe(const ComponentInfo& c) {
       std::cout << "      " << property["description"].get<std::string>() << "\n";
     }
   }
+  if (c.kind == Kind::backbone) describe_blocks(registry, c);
 }
 
 }  // namespace
@@ -79,7 +101,7 @@ int plugins_command(const std::vector<std::string>& args) {
   PluginLoader loader(registry);
   std::vector<std::string> extra;
   if (vm.count("plugin-path")) extra = vm["plugin-path"].as<std::vector<std::string>>();
-  load_plugins(loader, extra, /*quiet=*/false);
+  load_plugins(loader, extra);
 
   const std::string only = vm.count("name") ? vm["name"].as<std::string>() : "";
   auto components = registry.components();
@@ -100,14 +122,17 @@ int plugins_command(const std::vector<std::string>& args) {
   for (const auto& c : components) {
     if (!only.empty() && c.name != only) continue;
     found = true;
-    describe(c);
+    describe(registry, c);
     std::cout << "\n";
   }
   if (!only.empty() && !found) {
+    print_plugin_problems(loader, /*fatal=*/true);
     std::cerr << "runner plugins: error: no component named '" << only << "'\n";
     return kExitBadInput;
   }
-  return loader.problems().empty() ? kExitOk : kExitBadInput;
+  // Describing NAME succeeded whatever else was refused; the full listing fails on a refusal.
+  print_plugin_problems(loader, /*fatal=*/only.empty());
+  return only.empty() && loader.any_refused() ? kExitBadInput : kExitOk;
 }
 
 }  // namespace tlr::cli

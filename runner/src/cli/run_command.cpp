@@ -3,9 +3,10 @@
 
 #include <algorithm>
 #include <csignal>
-#include <initializer_list>
+#include <filesystem>
+#include <regex>
 #include <iostream>
-#include <iterator>
+#include <optional>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
@@ -14,6 +15,10 @@
 #include "core/config/plan.h"
 #include "core/report/report.h"
 #include "core/run/experiment_run.h"
+#include "core/run/probe.h"
+#include "core/run/results_layout.h"
+#include "core/store/store.h"
+#include "tlr/error.h"
 #include "tlr/names.h"
 
 namespace tlr::cli {
@@ -28,55 +33,50 @@ std::vector<std::string> strings_of(const po::variables_map& vm, const char* key
   return vm.count(key) ? vm[key].as<std::vector<std::string>>() : std::vector<std::string>{};
 }
 
-// The string at a path of object keys, or "" when a step is missing or not of that type.
-std::string string_at(const nlohmann::json& json, std::initializer_list<const char*> path) {
-  const nlohmann::json* node = &json;
-  for (const char* key : path) {
-    if (!node->is_object()) return "";
-    const auto it = node->find(key);
-    if (it == node->end()) return "";
-    node = &*it;
-  }
-  return node->is_string() ? node->get<std::string>() : "";
-}
-
-// The name a model's backbone loads its weights by (`weights: {published: NAME}`), or "".
-std::string published_weights_used(const nlohmann::json& model) {
-  return string_at(model, {"backbone", "weights", "published"});
-}
-
-// The name a model publishes its weights under (`strategy: {params: {publish: NAME}}`), or "".
-std::string weights_published(const nlohmann::json& model) {
-  return string_at(model, {"strategy", "params", "publish"});
-}
-
 // --only NAME... plus every earlier model that publishes weights a chosen model loads, and so on
-// back (a pretraining stage costs nothing when an identical run already published its weights).
-// Says which were added, unless quiet.
-std::vector<std::string> with_publishers(const config::Plan& plan, std::vector<std::string> only,
-                                         bool quiet) {
-  auto chosen = [&only](const std::string& name) {
-    return std::find(only.begin(), only.end(), name) != only.end();
-  };
-  // Backwards through the plan: a publisher runs before the models that load its weights.
-  for (auto model = plan.models.rbegin(); model != plan.models.rend(); ++model) {
-    if (!chosen(model->name)) continue;
-    const std::string needed = published_weights_used(model->json);
-    if (needed.empty()) continue;
-    for (auto earlier = std::next(model); earlier != plan.models.rend(); ++earlier) {
-      if (weights_published(earlier->json) != needed) continue;
-      if (!chosen(earlier->name)) {
-        only.push_back(earlier->name);
-        if (!quiet) {
-          std::cerr << "runner run: --only: also running " << earlier->name
-                    << ", which publishes the weights '" << needed << "' " << model->name
-                    << " loads (reused if an identical run published them already)\n";
-        }
-      }
-      break;
-    }
+// back (from the plan's weights links). Says which were added, unless quiet.
+std::vector<std::size_t> only_with_publishers(const config::Plan& plan,
+                                              const std::vector<std::string>& only, bool quiet) {
+  std::vector<std::size_t> chosen = config::with_publishers(plan, only);
+  for (std::size_t i : chosen) {
+    const config::ResolvedModel& model = plan.models[i];
+    if (quiet || std::find(only.begin(), only.end(), model.name) != only.end()) continue;
+    std::cerr << "runner run: --only: also running " << model.name
+              << ", which publishes the weights '" << model.publishes
+              << "' a chosen model loads (reused if an identical run published them already)\n";
   }
-  return only;
+  return chosen;
+}
+
+// The probe (core/run/probe.h) over `models`; prints its problems. False when there are any.
+bool probe(const config::Plan& plan, const Registry& registry, const std::string& results_dir,
+           const std::vector<std::size_t>& models, const std::string& device) {
+  Context context;
+  context.experiment_dir = std::filesystem::path(plan.file).parent_path().string();
+  context.cache_dir = ResultsLayout(results_dir).cache_dir();
+  ProbeOptions options;
+  options.models = models;
+  options.device = device;
+  const std::vector<config::Diagnostic> problems = probe_models(plan, registry, context, options);
+  std::cerr << config::format_diagnostics(problems);
+  return problems.empty();
+}
+
+// --device: one of the schema's forms, or a one-line error.
+bool device_option_ok(const std::string& command, const std::string& device) {
+  static const std::regex form("^(cpu|auto|cuda(:[0-9]+)?)$");
+  if (device.empty()) return true;
+  if (!std::regex_match(device, form)) {
+    std::cerr << "runner " << command << ": error: --device '" << device
+              << "': expected cpu, cuda, cuda:N or auto\n";
+    return false;
+  }
+  if (device.rfind("cuda", 0) == 0 && !torch::hasCUDA()) {
+    std::cerr << "runner " << command << ": error: --device " << device
+              << ": this libtorch build has no CUDA; use cpu or auto\n";
+    return false;
+  }
+  return true;
 }
 
 }  // namespace
@@ -92,6 +92,8 @@ int run_command(const std::vector<std::string>& args) {
       "run only these models (by name)")("threads", po::value<int>()->default_value(0),
                                          "libtorch threads (and data workers); 0 = all cores")(
       "seed", po::value<long long>(), "replace every model's seed")(
+      "device", po::value<std::string>()->default_value(""),
+      "cpu, cuda, cuda:N or auto: replaces every model's device")(
       "db", po::value<std::string>()->default_value("results/results.db"), "the results database")(
       "results", po::value<std::string>()->default_value("results"),
       "folder for artifacts, caches and report.html")(
@@ -129,19 +131,37 @@ int run_command(const std::vector<std::string>& args) {
       return kExitBadInput;
     }
   }
-  run.only = with_publishers(checked.plan, run.only, quiet);
+  const std::string device = vm["device"].as<std::string>();
+  if (!device_option_ok("run", device)) return kExitBadInput;
+  std::vector<std::size_t> chosen;
+  if (!run.only.empty()) {
+    chosen = only_with_publishers(checked.plan, run.only, quiet);
+    run.only.clear();
+    for (std::size_t i : chosen) run.only.push_back(checked.plan.models[i].name);
+  }
   if (vm.count("dry-run")) {
     std::cout << config::plan_to_text(checked.plan);
     return kExitOk;
   }
-  run.threads = set_threads(vm["threads"].as<int>());
-  run.db_path = vm["db"].as<std::string>();
   run.results_dir = vm["results"].as<std::string>();
+  run.device = device;
+  run.threads = set_threads(vm["threads"].as<int>());
+  if (!probe(checked.plan, registry, run.results_dir, chosen, device)) return kExitBadInput;
+  run.db_path = vm["db"].as<std::string>();
   run.quiet = quiet;
   if (vm.count("seed")) run.seed_override = vm["seed"].as<long long>();
+  // A --db that is not a results database (or cannot be created) is bad input: one line, exit 2,
+  // before anything runs.
+  std::optional<Store> store;
+  try {
+    store.emplace(Store::open(run.db_path));
+  } catch (const Error& e) {
+    std::cerr << e.what() << "\n";
+    return kExitBadInput;
+  }
 
   std::signal(SIGINT, on_sigint);
-  ExperimentOutcome outcome = run_experiment(checked.plan, registry, run);
+  ExperimentOutcome outcome = run_experiment(checked.plan, registry, run, *store);
   std::signal(SIGINT, SIG_DFL);
 
   ReportOptions report;
@@ -158,9 +178,11 @@ int validate_command(const std::vector<std::string>& args) {
   options.add_options()("help,h", "describe this command")(
       "file", po::value<std::string>()->required(), "the experiment file")(
       "set", po::value<std::vector<std::string>>()->composing(),
-      "PATH=VALUE override (repeatable)")("plugin-path",
-                                          po::value<std::vector<std::string>>()->composing(),
-                                          "also load the plugins of this folder (repeatable)");
+      "PATH=VALUE override (repeatable)")(
+      "plugin-path", po::value<std::vector<std::string>>()->composing(),
+      "also load the plugins of this folder (repeatable)")(
+      "device", po::value<std::string>()->default_value(""),
+      "cpu, cuda, cuda:N or auto: check the models on this device");
   po::positional_options_description positional;
   positional.add("file", 1);
   po::variables_map vm;
@@ -168,7 +190,9 @@ int validate_command(const std::vector<std::string>& args) {
   if (!parse("validate",
              "usage: runner validate FILE [--set PATH=VALUE]...\n\n"
              "Checks an experiment file against the core schema and every plugin's parameter\n"
-             "schema, reporting every problem as file:line:column. Loads no data and no weights.\n",
+             "schema, checks the weights links between models, then builds every model and runs\n"
+             "its strategy once on two zero images (block names, shapes, channels, the training\n"
+             "step). Reports every problem as file:line:column. Loads no data and no weights.\n",
              options, positional, args, vm, &help)) {
     return help ? kExitOk : kExitBadInput;
   }
@@ -176,8 +200,11 @@ int validate_command(const std::vector<std::string>& args) {
   Checked checked = check_file(vm["file"].as<std::string>(), strings_of(vm, "set"),
                                strings_of(vm, "plugin-path"), registry, /*quiet=*/false);
   if (!checked.ok) return kExitBadInput;
+  const std::string device = vm["device"].as<std::string>();
+  if (!device_option_ok("validate", device)) return kExitBadInput;
+  if (!probe(checked.plan, registry, "results", {}, device)) return kExitBadInput;
   std::cout << vm["file"].as<std::string>() << ": ok: " << checked.plan.models.size()
-            << " models\n";
+            << " models, each built and probed\n";
   return kExitOk;
 }
 

@@ -1,5 +1,7 @@
 #include "tlr/registry.h"
 
+#include <algorithm>
+
 #include <variant>
 
 #include "tlr/error.h"
@@ -105,6 +107,15 @@ void Registry::absorb(Registry& other) {
   }
   for (auto& e : other.impl_->entries) impl_->entries.push_back(std::move(e));
   other.impl_->entries.clear();
+}
+
+void Registry::erase(Kind kind, const std::string& name) {
+  auto& entries = impl_->entries;
+  entries.erase(std::remove_if(entries.begin(), entries.end(),
+                               [&](const Impl::Entry& e) {
+                                 return e.info.kind == kind && e.info.name == name;
+                               }),
+                entries.end());
 }
 
 std::vector<ComponentInfo> Registry::components() const {

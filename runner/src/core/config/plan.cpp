@@ -184,6 +184,7 @@ class Resolver {
         plan.models.push_back(finish(&draft, &out->diagnostics));
       }
     }
+    link_weights(&plan, &out->diagnostics);
     sort_diagnostics(&out->diagnostics, files);
   }
 
@@ -272,7 +273,76 @@ class Resolver {
       checker.check(model_schema_, m, "", "model", out);
     }
     check_output(*draft, out);
-    return {draft->name, m, content_hash(m)};
+    ResolvedModel resolved;
+    resolved.name = draft->name;
+    resolved.json = m;
+    resolved.hash = content_hash(m);
+    if (m.contains("publish") && m["publish"].is_string()) {
+      resolved.publishes = m["publish"].get<std::string>();
+    }
+    const json::json_pointer loads("/backbone/weights/published");
+    if (m.contains(loads) && m[loads].is_string()) resolved.loads = m[loads].get<std::string>();
+    resolved.written_name = draft->written_name;
+    resolved.at = draft->at;
+    resolved.origins = draft->origins;
+    return resolved;
+  }
+
+  // Every `weights: {published: NAME}` names the `publish: NAME` of one earlier model that runs
+  // once (a publisher expanded by the matrix would publish the name once per copy).
+  static void link_weights(Plan* plan, std::vector<Diagnostic>* out) {
+    std::map<std::string, std::size_t> publishers;
+    std::map<std::string, int> copies;  // written name of a publisher -> its models in the plan
+    for (const ResolvedModel& model : plan->models) {
+      if (!model.publishes.empty()) ++copies[model.written_name];
+    }
+    for (std::size_t i = 0; i < plan->models.size(); ++i) {
+      ResolvedModel& model = plan->models[i];
+      if (!model.loads.empty()) {
+        auto found = publishers.find(model.loads);
+        if (found != publishers.end()) {
+          model.publisher = found->second;
+        } else {
+          std::string message = "no earlier model publishes weights '" + model.loads + "'";
+          const ResolvedModel* later = nullptr;
+          for (std::size_t j = i; j < plan->models.size() && !later; ++j) {
+            if (plan->models[j].publishes == model.loads) later = &plan->models[j];
+          }
+          if (later != nullptr) {
+            message += ": model '" + later->written_name + "' publishes them but comes after '" +
+                       model.written_name + "'; move it earlier";
+          } else {
+            std::vector<std::string> names;
+            for (const ResolvedModel& m : plan->models) {
+              if (!m.publishes.empty()) names.push_back(m.publishes);
+            }
+            message += names.empty()
+                           ? "; add `publish: " + model.loads + "` to the model that trains them"
+                           : did_you_mean(model.loads, names);
+          }
+          out->push_back(diagnostic_at(model, "/backbone/weights/published", message));
+        }
+      }
+      if (model.publishes.empty()) continue;
+      if (copies[model.written_name] > 1) {
+        out->push_back(diagnostic_at(model, "/publish",
+                                     "model '" + model.written_name + "' publishes '" +
+                                         model.publishes + "' but runs " +
+                                         std::to_string(copies[model.written_name]) +
+                                         " times, once per matrix value; give it `matrix: false`"));
+        copies[model.written_name] = 0;  // said once
+        continue;
+      }
+      if (copies[model.written_name] == 0) continue;
+      auto [it, inserted] = publishers.emplace(model.publishes, i);
+      if (!inserted) {
+        const ResolvedModel& first = plan->models[it->second];
+        out->push_back(diagnostic_at(model, "/publish",
+                                     "weights '" + model.publishes +
+                                         "' are already published by model '" + first.name +
+                                         "'; give each published name to one model"));
+      }
+    }
   }
 
   // A sigmoid output over more than 2 classes fails at run time (engine/train/output_mode.h).
@@ -373,6 +443,32 @@ Resolution resolve(const Document& document, const Registry* registry) {
   Resolution resolution;
   Resolver(document, registry).run(&resolution);
   return resolution;
+}
+
+std::vector<std::size_t> with_publishers(const Plan& plan, const std::vector<std::string>& names) {
+  std::vector<bool> chosen(plan.models.size(), false);
+  for (std::size_t i = 0; i < plan.models.size(); ++i) {
+    chosen[i] = std::find(names.begin(), names.end(), plan.models[i].name) != names.end();
+  }
+  // Publishers come earlier, so one pass backwards closes the set.
+  for (std::size_t i = plan.models.size(); i-- > 0;) {
+    if (chosen[i] && plan.models[i].publisher < plan.models.size()) {
+      chosen[plan.models[i].publisher] = true;
+    }
+  }
+  std::vector<std::size_t> out;
+  for (std::size_t i = 0; i < chosen.size(); ++i) {
+    if (chosen[i]) out.push_back(i);
+  }
+  return out;
+}
+
+Diagnostic diagnostic_at(const ResolvedModel& model, const std::string& pointer,
+                         const std::string& message) {
+  const Origin origin = find_origin(model.origins, pointer);
+  // A value created by defaults has no origin of its own: the model's entry stands for it.
+  const Position& at = origin.value.line > 0 ? origin.value : model.at;
+  return {at.file, at.line, at.column, message};
 }
 
 std::string plan_to_text(const Plan& plan) {

@@ -19,6 +19,7 @@
 
 #include "core/config/diagnostic.h"
 #include "core/config/document.h"
+#include "core/config/source_map.h"
 
 namespace tlr {
 class Registry;
@@ -30,6 +31,20 @@ struct ResolvedModel {
   std::string name;     // "<model>" or, from a matrix, "<model>@<value>[@<value>...]"
   nlohmann::json json;  // every key explicit; components as {plugin, params[, weights]}
   std::string hash;     // content_hash(json): sha256 hex of its canonical JSON
+
+  // The weights links, checked by resolve(): `publish: NAME` (the model's trained backbone is
+  // published under NAME) and `backbone.weights: {published: NAME}` (the backbone starts from the
+  // weights an earlier model publishes). "" when absent.
+  std::string publishes;
+  std::string loads;
+  // Index in Plan::models of the model publishing `loads` (always earlier); npos when none.
+  std::size_t publisher = static_cast<std::size_t>(-1);
+
+  // Where the model and each of its values were written, for problems found after resolution
+  // (the validation probe): `at` is the model's entry, `origins` maps JSON pointers of `json`.
+  std::string written_name;  // `name` before matrix expansion
+  Position at;
+  SourceMap origins;
 };
 
 struct Plan {
@@ -50,6 +65,16 @@ struct Resolution {
 // components it holds and params against their schemas (defaults filled in); with nullptr,
 // plugins are not checked and params get no defaults.
 Resolution resolve(const Document& document, const Registry* registry);
+
+// Indexes into plan.models, in plan order, of the models named in `names` and of every model
+// publishing weights one of them loads, transitively (what `run --only` must run). Names not in
+// the plan are ignored (the caller checks them).
+std::vector<std::size_t> with_publishers(const Plan& plan, const std::vector<std::string>& names);
+
+// The diagnostic for a problem found in `model` after resolution, located at the value under
+// `pointer` (a JSON pointer into model.json; its nearest written ancestor, else the model's entry).
+Diagnostic diagnostic_at(const ResolvedModel& model, const std::string& pointer,
+                         const std::string& message);
 
 // For --dry-run: the files extended, then each model's name, first 12 hex digits of its hash and
 // its expanded JSON.

@@ -136,11 +136,30 @@ WHERE s.run_id = (SELECT MAX(r.id) FROM runs AS r JOIN experiments AS e ON e.id 
                   WHERE e.name = s.experiment AND r.model = s.model);
 )sql";
 
+// v2: where a run ran and what built it. runs.device ("cpu", "cuda:0"; runs of v1 were all on
+// the CPU) and run_plugins: the plugin library behind each component a run used, with the sha256
+// of the .so file, so that a result can be traced to the code that produced it.
+constexpr const char* kSchemaV2 = R"sql(
+ALTER TABLE runs ADD COLUMN device TEXT NOT NULL DEFAULT 'cpu';
+
+CREATE TABLE run_plugins (
+  run_id    INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+  kind      TEXT NOT NULL,  -- dataset | augmenter | backbone | head | strategy
+  component TEXT NOT NULL,  -- the component's name in the YAML (vgg, dense, fine_tune)
+  plugin    TEXT NOT NULL,  -- the plugin's name (TLR_PLUGIN)
+  version   TEXT NOT NULL,  -- the plugin's version
+  library   TEXT NOT NULL,  -- absolute path of the .so file
+  sha256    TEXT NOT NULL,  -- of the .so file when the run started
+  PRIMARY KEY (run_id, kind)
+);
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
   static const std::vector<Migration> steps = {
       {1, kSchemaV1},
+      {2, kSchemaV2},
   };
   return steps;
 }

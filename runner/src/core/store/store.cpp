@@ -209,18 +209,30 @@ void Store::finish_experiment(std::int64_t experiment_id, RunStatus status) {
 
 std::int64_t Store::begin_run(const RunStart& run) {
   const std::string what = "cannot record run of model '" + run.model + "'";
+  Transaction tx(db_.get(), path_, what);
   Statement insert(db_.get(), path_,
                    "INSERT INTO runs (experiment_id, model, strategy, backbone, config_json, "
-                   "config_hash, seed, host, pid, versions, threads) "
-                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                   "config_hash, seed, host, pid, versions, threads, device) "
+                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                    what);
   insert.bind(1, run.experiment_id).bind(2, run.model).bind(3, run.strategy);
   insert.bind(4, run.backbone).bind(5, run.config_json).bind(6, run.config_hash);
   insert.bind(7, run.seed).bind(8, host_name()).bind(9, static_cast<std::int64_t>(getpid()));
   insert.bind(10, run.versions_json.empty() ? build_versions_json() : run.versions_json);
-  insert.bind(11, run.threads);
+  insert.bind(11, run.threads).bind(12, run.device);
   insert.run();
-  return sqlite3_last_insert_rowid(db_.get());
+  const std::int64_t id = sqlite3_last_insert_rowid(db_.get());
+  for (const PluginUse& use : run.plugins) {
+    Statement plugin(db_.get(), path_,
+                     "INSERT INTO run_plugins (run_id, kind, component, plugin, version, library, "
+                     "sha256) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                     what);
+    plugin.bind(1, id).bind(2, use.kind).bind(3, use.component).bind(4, use.plugin);
+    plugin.bind(5, use.version).bind(6, use.library).bind(7, use.sha256);
+    plugin.run();
+  }
+  tx.commit();
+  return id;
 }
 
 void Store::record_epoch(std::int64_t run_id, const EpochRow& row) {
@@ -495,6 +507,30 @@ std::vector<Artifact> Store::artifacts(std::int64_t run_id) const {
     rows.push_back({query.text(0), query.text(1), query.text(2), query.int64(3)});
   }
   return rows;
+}
+
+std::vector<PluginUse> Store::plugins(std::int64_t run_id) const {
+  Statement query(db_.get(), path_,
+                  "SELECT kind, component, plugin, version, library, sha256 FROM run_plugins "
+                  "WHERE run_id = ? ORDER BY kind",
+                  "cannot read plugins of run " + std::to_string(run_id));
+  query.bind(1, run_id);
+  std::vector<PluginUse> rows;
+  while (query.step()) {
+    rows.push_back({query.text(0), query.text(1), query.text(2), query.text(3), query.text(4),
+                    query.text(5)});
+  }
+  return rows;
+}
+
+std::optional<std::int64_t> Store::run_with_artifact(const std::string& path) const {
+  Statement query(db_.get(), path_,
+                  "SELECT r.id FROM artifacts AS a JOIN runs AS r ON r.id = a.run_id "
+                  "WHERE a.path = ? AND r.status = 'completed' ORDER BY r.id DESC LIMIT 1",
+                  "cannot look up the run of " + path);
+  query.bind(1, path);
+  if (!query.step()) return std::nullopt;
+  return query.int64(0);
 }
 
 }  // namespace tlr

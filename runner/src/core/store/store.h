@@ -32,6 +32,13 @@ const char* to_string(RunStatus status);
 // Throws tlr::Error for an unknown string.
 RunStatus run_status_from_string(const std::string& text);
 
+// A component a run uses and the plugin library it came from (table run_plugins).
+struct PluginUse {
+  std::string kind;       // "dataset", "augmenter", "backbone", "head", "strategy"
+  std::string component;  // its name in the YAML
+  std::string plugin, version, library, sha256;
+};
+
 // What begin_run() records about a run before it starts. The store adds host, pid and the start
 // time itself.
 struct RunStart {
@@ -44,6 +51,8 @@ struct RunStart {
   std::int64_t seed = 0;
   int threads = 0;            // torch intra-op threads the run uses
   std::string versions_json;  // empty: build_versions_json()
+  std::string device = "cpu";  // torch::Device::str() of the device the run uses
+  std::vector<PluginUse> plugins;  // recorded with the run, in the same transaction
 };
 
 // One epoch of one training phase. Optional values are NULL in the database (not measured, e.g.
@@ -120,7 +129,7 @@ class Store {
   // Sets the final status (not kRunning) and finished_at.
   void finish_experiment(std::int64_t experiment_id, RunStatus status);
 
-  // Inserts a run in status 'running' and returns its id.
+  // Inserts a run in status 'running' with its plugin rows, in one transaction, and returns its id.
   std::int64_t begin_run(const RunStart& run);
   // One transaction per epoch. The same (phase, epoch) twice for a run is an error (UNIQUE).
   void record_epoch(std::int64_t run_id, const EpochRow& row);
@@ -161,6 +170,10 @@ class Store {
   std::optional<ConfusionMatrix> confusion(std::int64_t run_id,
                                            const std::string& split = "test") const;
   std::vector<Artifact> artifacts(std::int64_t run_id) const;
+  // The run's plugin libraries, by kind.
+  std::vector<PluginUse> plugins(std::int64_t run_id) const;
+  // The newest completed run that recorded an artifact at `path`; nullopt when none did.
+  std::optional<std::int64_t> run_with_artifact(const std::string& path) const;
 
  private:
   struct Closer {

@@ -64,18 +64,22 @@ Evaluation score_predictions(const std::vector<std::int64_t>& labels,
   return e;
 }
 
-Evaluation evaluate(Classifier& model, Batches& test, OutputMode mode, int classes) {
+Evaluation evaluate(Classifier& model, Batches& test, OutputMode mode, int classes,
+                    torch::Device device) {
   torch::NoGradGuard no_grad;
+  model.to(device);
   model.eval();
   test.start_epoch(0);
   std::vector<std::int64_t> labels, predicted;
   double loss_sum = 0;
   torch::Tensor inputs, batch_labels;
   while (test.next(inputs, batch_labels)) {
+    inputs = inputs.to(device);
+    batch_labels = batch_labels.to(device);
     torch::Tensor logits = model.forward(inputs);
     loss_sum += output_loss(mode, logits, batch_labels).item<double>() * batch_labels.size(0);
-    torch::Tensor p = output_predictions(mode, logits).contiguous();
-    torch::Tensor l = batch_labels.to(torch::kLong).contiguous();
+    torch::Tensor p = output_predictions(mode, logits).to(torch::kCPU).contiguous();
+    torch::Tensor l = batch_labels.to(torch::kCPU).to(torch::kLong).contiguous();
     labels.insert(labels.end(), l.data_ptr<std::int64_t>(), l.data_ptr<std::int64_t>() + l.numel());
     predicted.insert(predicted.end(), p.data_ptr<std::int64_t>(),
                      p.data_ptr<std::int64_t>() + p.numel());

@@ -36,7 +36,9 @@ struct TLR_API Evaluation {
 };
 
 // Runs `model` in inference mode over every batch of `test` (start_epoch(0)).
-TLR_API Evaluation evaluate(Classifier& model, Batches& test, OutputMode mode, int classes);
+// The model and each batch run on `device`; the counts come back to the CPU.
+TLR_API Evaluation evaluate(Classifier& model, Batches& test, OutputMode mode, int classes,
+                            torch::Device device = torch::kCPU);
 
 // Metrics of given predictions; a ratio with a zero denominator is 0 (sklearn's zero_division=0).
 // `loss` is copied into the result. Throws tlr::Error for a label outside [0, classes).

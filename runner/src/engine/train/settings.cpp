@@ -52,6 +52,7 @@ TrainingSettings TrainingSettings::parse(const Params& training) {
   s.batch_size = count(training, "", "batch_size", static_cast<int>(s.batch_size), 1);
   s.epochs = count(training, "", "epochs", s.epochs, 0);
   s.steps_per_epoch = count(training, "", "steps_per_epoch", s.steps_per_epoch, 0);
+  s.drop_last = training.has("drop_last") && training.boolean("drop_last");
 
   const Params opt = training.child("optimizer");
   OptimizerSettings& o = s.optimizer;

@@ -42,6 +42,7 @@ struct TLR_API TrainingSettings {
   std::int64_t batch_size = 30;
   int epochs = 30;
   int steps_per_epoch = 0;  // 0: one pass over the train split per epoch
+  bool drop_last = false;   // skip a last training batch smaller than batch_size
   OptimizerSettings optimizer;
   ScheduleSettings schedule;
   EarlyStoppingSettings early_stopping;

@@ -85,7 +85,41 @@ void check_finite(double loss, const std::string& phase, int epoch, const char* 
               (std::isnan(loss) ? "nan" : "inf") + "; stopping (lower the learning rate?)");
 }
 
+// A BatchNorm over features (not over images) in training mode: it fails on a batch of one.
+bool trains_feature_batchnorm(torch::nn::Module& model) {
+  for (const auto& module : model.modules(/*include_self=*/false)) {
+    if (module->is_training() && module->as<torch::nn::BatchNorm1d>() != nullptr) return true;
+  }
+  return false;
+}
+
 }  // namespace
+
+// Refuses a train split whose last batch would hold one image for a model with a BatchNorm over
+// features, naming the fixes: drop_last, or the nearest batch sizes that leave more than one.
+void check_last_batch(Classifier& model, const TrainingSettings& settings, std::size_t samples) {
+  const auto batch = static_cast<std::size_t>(settings.batch_size);
+  if (settings.drop_last || settings.steps_per_epoch > 0 || batch <= 1 || samples <= 1 ||
+      samples % batch != 1) {
+    return;
+  }
+  model.train();
+  if (!trains_feature_batchnorm(model)) return;
+  std::string sizes;
+  int found = 0;
+  for (std::size_t d = 1; d < batch && found < 2; ++d) {
+    for (std::size_t b : {batch - d, batch + d}) {
+      if (b > 1 && samples % b != 1 && found < 2) {
+        sizes += (found++ > 0 ? " or " : "") + std::to_string(b);
+      }
+    }
+  }
+  throw Error("the last training batch of every epoch would hold 1 image (" +
+              std::to_string(samples) + " train images, batch_size " + std::to_string(batch) +
+              ") and the model trains a BatchNorm1d, which needs at least 2: set " +
+              "training.drop_last: true" +
+              (sizes.empty() ? std::string() : ", or batch_size " + sizes));
+}
 
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(const OptimizerSettings& settings,
                                                         const std::vector<ParamGroup>& groups,
@@ -138,6 +172,8 @@ FitResult Trainer::fit(Classifier& model, const std::vector<ParamGroup>& groups,
     return result;
   }
 
+  model.to(device_);
+  check_last_batch(model, settings_, train.samples());
   std::vector<std::size_t> kept;
   auto optimizer = make_optimizer(settings_.optimizer, groups, &kept);
   std::vector<double> base;
@@ -184,6 +220,9 @@ FitResult Trainer::fit(Classifier& model, const std::vector<ParamGroup>& groups,
         in_pass = 0;
         continue;
       }
+      if (settings_.drop_last && labels.size(0) < settings_.batch_size) continue;
+      inputs = inputs.to(device_);
+      labels = labels.to(device_);
       ++step;
       ++in_pass;
       optimizer->zero_grad();
@@ -214,6 +253,8 @@ FitResult Trainer::fit(Classifier& model, const std::vector<ParamGroup>& groups,
       model.eval();
       val.start_epoch(epoch);
       while (val.next(inputs, labels)) {
+        inputs = inputs.to(device_);
+        labels = labels.to(device_);
         torch::Tensor logits = model.forward(inputs);
         const std::int64_t n = labels.size(0);
         v.loss_sum += output_loss(mode_, logits, labels).item<double>() * n;

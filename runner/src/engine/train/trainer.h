@@ -57,6 +57,11 @@ TLR_API std::unique_ptr<torch::optim::Optimizer> make_optimizer(
     const OptimizerSettings& settings, const std::vector<ParamGroup>& groups,
     std::vector<std::size_t>* kept = nullptr);
 
+// Throws tlr::Error naming the fixes (training.drop_last, nearby batch sizes) when the last
+// training batch of an epoch over `samples` images would hold one image and `model`, put in
+// training mode, trains a BatchNorm1d (it cannot normalise one sample). Trainer::fit calls it.
+void check_last_batch(Classifier& model, const TrainingSettings& settings, std::size_t samples);
+
 class TLR_API Trainer {
  public:
   // `threads` > 0 sets torch's intra-op thread count for the fit; 0 leaves it alone.
@@ -70,10 +75,16 @@ class TLR_API Trainer {
   // the best epoch's weights restored. Throws tlr::Error("epoch 3: loss is nan; stopping (lower
   // the learning rate?)") when a loss stops being finite; the epoch is prefixed by the phase when
   // there is one ("fine-tune epoch 3: ...").
+  // Before the first epoch it refuses (tlr::Error naming a fix) a split whose last batch would
+  // hold one image when the model trains a BatchNorm over features (BatchNorm1d cannot normalise
+  // one sample), unless settings.drop_last skips that batch.
   // The train batches get start_epoch(n) with n counting passes from 1 (one pass per epoch unless
   // steps_per_epoch asks for more); the val batches get start_epoch(epoch).
   FitResult fit(Classifier& model, const std::vector<ParamGroup>& groups, Batches& train,
                 Batches& val, const FitOverrides& overrides = {});
+
+  // The device the model and every batch are moved to (the cell's); the CPU by default.
+  void set_device(torch::Device device) { device_ = device; }
 
   const TrainingSettings& settings() const { return settings_; }
   OutputMode mode() const { return mode_; }
@@ -83,6 +94,7 @@ class TLR_API Trainer {
   OutputMode mode_;
   int threads_;
   TrainerCallbacks callbacks_;
+  torch::Device device_ = torch::kCPU;
 };
 
 }  // namespace tlr

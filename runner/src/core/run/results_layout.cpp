@@ -1,0 +1,53 @@
+#include "core/run/results_layout.h"
+
+#include <cctype>
+#include <filesystem>
+#include <utility>
+
+namespace tlr {
+
+namespace fs = std::filesystem;
+
+std::string safe_name(const std::string& name) {
+  std::string out = name;
+  for (char& c : out) {
+    const bool kept = std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '_' ||
+                      c == '.' || c == '@';
+    if (!kept) c = '_';
+  }
+  return out;
+}
+
+ResultsLayout::ResultsLayout(std::string results_dir, std::string cache_dir)
+    : results_dir_(std::move(results_dir)),
+      cache_dir_(cache_dir.empty() ? (fs::path(results_dir_) / "cache").string()
+                                   : std::move(cache_dir)) {}
+
+std::string ResultsLayout::experiment_dir(const std::string& experiment) const {
+  return (fs::path(results_dir_) / safe_name(experiment)).string();
+}
+
+std::string ResultsLayout::model_dir(const std::string& experiment,
+                                     const std::string& model) const {
+  return (fs::path(experiment_dir(experiment)) / safe_name(model)).string();
+}
+
+std::string ResultsLayout::split_lists(const std::string& experiment,
+                                       const std::string& model) const {
+  return (fs::path(model_dir(experiment, model)) / "split.json").string();
+}
+
+std::string ResultsLayout::augment_preview(const std::string& experiment,
+                                           const std::string& model) const {
+  return (fs::path(model_dir(experiment, model)) / "augment_preview.png").string();
+}
+
+std::string ResultsLayout::published_weights(const std::string& model_hash) const {
+  return (fs::path(cache_dir_) / "weights" / (model_hash + ".pt")).string();
+}
+
+std::string ResultsLayout::features_dir() const {
+  return (fs::path(cache_dir_) / "features").string();
+}
+
+}  // namespace tlr

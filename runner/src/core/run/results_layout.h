@@ -1,0 +1,43 @@
+// Where a run's files live under the results folder (`--results`, default results/). The one
+// place that knows the layout, so that `run`, `preview-augment` and the report agree:
+//
+//   <results>/<experiment>/report.html                  the experiment's report
+//   <results>/<experiment>/<model>/split.json           the file lists of each split
+//   <results>/<experiment>/<model>/model.pt, model.json the kept model and its description
+//   <results>/<experiment>/<model>/augment_preview.png  preview-augment's default output
+//   <cache>/weights/<model hash>.pt                     published weights (content-addressed)
+//   <cache>/features/..., <cache>/images/...            feature and decoded-image caches
+//
+// <cache> is <results>/cache unless given. Experiment and model names become file names through
+// safe_name(); matrix names ("vgg@500") keep their '@'.
+#pragma once
+
+#include <string>
+
+namespace tlr {
+
+// `name` with every character other than letters, digits and - _ . @ replaced by '_'.
+std::string safe_name(const std::string& name);
+
+class ResultsLayout {
+ public:
+  // `cache_dir` "" means <results_dir>/cache.
+  ResultsLayout(std::string results_dir, std::string cache_dir = "");
+
+  const std::string& results_dir() const { return results_dir_; }
+  const std::string& cache_dir() const { return cache_dir_; }
+  std::string experiment_dir(const std::string& experiment) const;
+  std::string model_dir(const std::string& experiment, const std::string& model) const;
+  std::string split_lists(const std::string& experiment, const std::string& model) const;
+  std::string augment_preview(const std::string& experiment, const std::string& model) const;
+  // The weights a model publishes, addressed by the model's content hash: an identical model
+  // (same resolved config) finds the file its earlier run wrote.
+  std::string published_weights(const std::string& model_hash) const;
+  std::string features_dir() const;
+
+ private:
+  std::string results_dir_;
+  std::string cache_dir_;
+};
+
+}  // namespace tlr
