@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "engine/data/split_shuffle.h"
+#include "engine/util/pinned_random.h"
 #include "tlr/error.h"
 
 namespace tlr {
@@ -364,9 +365,22 @@ TEST(SplitShuffle, UniformBelowStaysInRangeWithoutBias) {
 TEST(SplitShuffle, ShuffleIsAPinnedPermutation) {
   std::vector<std::size_t> items = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
   std::mt19937_64 rng(42);
-  shuffle_indices(items, rng);
+  fisher_yates(items, rng, IndexDraw::exact);
   EXPECT_EQ(items, (std::vector<std::size_t>{1, 7, 9, 0, 3, 8, 4, 2, 5, 6}));
   EXPECT_EQ(stream_seed(42, "cat", ""), 13148994432571567300ULL);
+}
+
+// A class's stream seed is SplitMix64 of the named stream, and the draw from it is pinned too.
+TEST(SplitShuffle, StreamSeedAndItsDrawArePinned) {
+  EXPECT_EQ(stream_seed(42, "cat", ""),
+            splitmix64(42 ^ splitmix64(fnv1a64(std::string("cat") + std::string(1, '\0')))));
+  EXPECT_EQ(stream_seed(1, "T-shirt/top", "train"), 14354247338356299094ULL);
+  std::vector<std::size_t> items;
+  for (std::size_t i = 0; i < 20; ++i) items.push_back(100 + i);
+  std::mt19937_64 rng(stream_seed(42, "dog", "train"));
+  fisher_yates(items, rng, IndexDraw::exact);
+  EXPECT_EQ(items, (std::vector<std::size_t>{111, 103, 115, 104, 114, 110, 106, 107, 117, 102,
+                                             113, 118, 100, 112, 101, 105, 109, 116, 108, 119}));
 }
 
 }  // namespace

@@ -10,7 +10,7 @@
 
 #include "augment/plugin_augmenter.h"
 #include "engine/data/input_spec.h"
-#include "engine/data/sampling.h"
+#include "engine/util/pinned_random.h"
 #include "loader/file_dataset.h"
 
 namespace tlr {

@@ -2,6 +2,11 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
+#include <vector>
+
+#include "engine/util/pinned_random.h"
+
 namespace tlr {
 
 TensorBatches::TensorBatches(torch::Tensor inputs, torch::Tensor labels, std::int64_t batch_size,
@@ -23,11 +28,12 @@ void TensorBatches::start_epoch(int epoch) {
     order_ = torch::arange(n, torch::kLong);
     return;
   }
-  // A generator of its own, seeded from (seed, epoch): the order does not depend on what else
-  // drew random numbers before.
-  auto generator = at::make_generator<at::CPUGeneratorImpl>(seed_ * 1000003ULL +
-                                                            static_cast<std::uint64_t>(epoch));
-  order_ = torch::randperm(n, generator, torch::kLong);
+  // shuffled_order draws from a generator of its own seeded from (seed, epoch): the order does not
+  // depend on what else drew random numbers before, nor on the libtorch version.
+  const std::vector<std::uint32_t> order =
+      shuffled_order(static_cast<std::size_t>(n), seed_, epoch);
+  order_ = torch::empty({n}, torch::kLong);
+  std::copy(order.begin(), order.end(), order_.data_ptr<std::int64_t>());
 }
 
 bool TensorBatches::next(torch::Tensor& inputs, torch::Tensor& labels) {

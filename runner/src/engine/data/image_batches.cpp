@@ -6,7 +6,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
-#include "engine/data/sampling.h"
+#include "engine/util/pinned_random.h"
 #include "tlr/error.h"
 
 namespace tlr {

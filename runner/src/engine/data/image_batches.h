@@ -46,8 +46,8 @@ struct TLR_API BatchOptions {
 //
 // Reproducibility: the order of pass p is shuffled_order(samples, seed, p) (one pass per epoch
 // without steps_per_epoch, p = epoch); the sample at position k of an epoch's stream is augmented
-// with std::mt19937_64(sample_seed(seed, epoch, k)). Neither depends on the thread count, so a
-// run replays exactly with any number of workers.
+// with std::mt19937_64(sample_seed(seed, epoch, k)); both in engine/util/pinned_random.h. Neither
+// depends on the thread count, so a run replays exactly with any number of workers.
 class TLR_API ImageBatches : public Batches {
  public:
   // `indices` index `dataset`; `label_map` maps a dataset label to the batch label (the split

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "engine/data/split_shuffle.h"
+#include "engine/util/pinned_random.h"
 #include "tlr/error.h"
 #include "tlr/names.h"
 
@@ -117,7 +118,7 @@ void cut_pool(const std::string& class_name, const std::string& pool_name,
   if (!draws.empty() && !draws.back().amount.given) counts.back() = n - fixed;
 
   std::mt19937_64 rng(stream_seed(seed, class_name, pool_name));
-  shuffle_indices(pool, rng);
+  fisher_yates(pool, rng, IndexDraw::exact);
   std::size_t at = 0;
   for (std::size_t k = 0; k < draws.size(); ++k) {
     std::vector<std::size_t> run(pool.begin() + at, pool.begin() + at + counts[k]);

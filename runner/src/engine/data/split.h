@@ -23,7 +23,8 @@
 //
 // Drawing. Each (class, pool) has its own std::mt19937_64 seeded with
 // stream_seed(seed, class name, pool) (split_shuffle.h); the pool, sorted by dataset index, is
-// shuffled whole with Fisher-Yates (shuffle_indices) and cut into consecutive runs. Taking test and
+// shuffled whole with fisher_yates(pool, rng, IndexDraw::exact) (engine/util/pinned_random.h)
+// and cut into consecutive runs. Taking test and
 // val before train keeps them fixed when only the train count changes (train sets then nest), and
 // a class's draw does not depend on the other classes kept.
 //
