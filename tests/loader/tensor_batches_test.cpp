@@ -1,6 +1,6 @@
 // TensorBatches: split order without shuffle, and a shuffled epoch order that depends on
 // (seed, epoch) only.
-#include "core/run/tensor_batches.h"
+#include "engine/data/tensor_batches.h"
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
