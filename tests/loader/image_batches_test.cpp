@@ -1,5 +1,5 @@
 // ImageBatches: tensors, normalisation, labels, epoch order, augmentation replay across thread
-// counts, steps_per_epoch, bad images, the whole-split tensor and the preview grid.
+// counts, steps_per_epoch, bad images and the preview grid.
 #include "engine/data/image_batches.h"
 
 #include <gtest/gtest.h>
@@ -303,20 +303,6 @@ TEST(ImageBatches, UsesTheDiskCacheOnTheSecondConstruction) {
   for (std::size_t i = 0; i < a.inputs.size(); ++i) {
     EXPECT_TRUE(torch::equal(a.inputs[i], b.inputs[i]));
   }
-}
-
-TEST_F(Numbered, WholeSplitIsTheUnaugmentedBatchesInOrder) {
-  make(9);
-  auto augmenter = testing::make_plugin_augmenter("keras_image", R"({"rotation_range": 30})");
-  ImageBatches batches(*data_, {8, 2, 5, 1}, {}, input(3, 6, 6), augmenter.get(),
-                       options(3, true, 2));
-  torch::Tensor x, y;
-  batches.whole(x, y);
-  EXPECT_EQ(x.sizes(), (std::vector<std::int64_t>{4, 3, 6, 6}));
-  EXPECT_EQ(std::vector<std::int64_t>(y.data_ptr<std::int64_t>(), y.data_ptr<std::int64_t>() + 4),
-            (std::vector<std::int64_t>{8, 2, 5, 1}));
-  ImageBatches plain(*data_, {8, 2, 5, 1}, {}, input(3, 6, 6), nullptr, options(4, false, 1));
-  EXPECT_TRUE(torch::equal(x, run_epoch(plain, 0).inputs[0]));
 }
 
 TEST(ImageBatches, NextBeforeStartEpochIsAnError) {

@@ -256,23 +256,6 @@ ImageBatches::Ready ImageBatches::build(const Plan& plan, std::size_t batch) con
   return r;
 }
 
-void ImageBatches::whole(torch::Tensor& inputs, torch::Tensor& labels) const {
-  const auto n = static_cast<std::int64_t>(samples());
-  inputs = torch::empty({n, input_.channels, input_.height, input_.width}, torch::kFloat32);
-  labels = torch::from_blob(const_cast<std::int64_t*>(labels_.data()), {n}, torch::kInt64).clone();
-  float* dst = inputs.data_ptr<float>();
-  const std::size_t per_image =
-      static_cast<std::size_t>(input_.channels) * input_.height * input_.width;
-  const int threads = std::max(1, std::min<int>(options_.workers, static_cast<int>(n)));
-  auto work = [&](int t) {
-    for (std::int64_t k = t; k < n; k += threads) fill(k, nullptr, dst + k * per_image);
-  };
-  std::vector<std::thread> pool;
-  for (int t = 1; t < threads; ++t) pool.emplace_back(work, t);
-  work(0);
-  for (std::thread& t : pool) t.join();
-}
-
 void write_augment_preview(const Dataset& dataset, const std::vector<std::size_t>& indices,
                            const InputSpec& input, const Augmenter* augmenter, std::uint64_t seed,
                            int rows, int cols, const std::string& png_path) {

@@ -79,10 +79,6 @@ class TLR_API ImageBatches : public Batches {
   // Dataset index of sample k (0 <= k < samples()), in split order.
   std::size_t dataset_index(std::size_t k) const { return images_->dataset_index(k); }
 
-  // The whole split in split order, without augmentation: inputs samples() × C × H × W
-  // (4 · C · H · W bytes per image) and labels. For feature extraction.
-  void whole(torch::Tensor& inputs, torch::Tensor& labels) const;
-
  private:
   struct Plan;
   struct Ready {
