@@ -1,14 +1,17 @@
-// TensorBatches: split order without shuffle, and a shuffled epoch order that depends on
-// (seed, epoch) only.
+// TensorBatches: batch sizes, the last partial batch, split order without shuffle, and a shuffled
+// epoch order that depends on (seed, epoch) only.
 #include "engine/data/tensor_batches.h"
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <functional>
+#include <string>
 #include <vector>
 
 #include "engine/util/pinned_random.h"
+#include "tlr/error.h"
 
 namespace tlr {
 namespace {
@@ -46,6 +49,47 @@ Epoch run_epoch(TensorBatches& batches, int epoch) {
 
 std::vector<std::int64_t> widen(const std::vector<std::uint32_t>& order) {
   return std::vector<std::int64_t>(order.begin(), order.end());
+}
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+TEST(TensorBatches, FullBatchesThenTheRest) {
+  TensorBatches batches = numbered(10, 4, false);
+  EXPECT_EQ(batches.samples(), 10u);
+  EXPECT_EQ(batches.steps(), 3u);
+  EXPECT_EQ(run_epoch(batches, 0).sizes, (std::vector<std::int64_t>{4, 4, 2}));
+  TensorBatches exact = numbered(8, 4, true);
+  EXPECT_EQ(exact.steps(), 2u);
+  EXPECT_EQ(run_epoch(exact, 0).sizes, (std::vector<std::int64_t>{4, 4}));
+  TensorBatches one = numbered(3, 50, true);
+  EXPECT_EQ(one.steps(), 1u);
+  EXPECT_EQ(run_epoch(one, 0).sizes, (std::vector<std::int64_t>{3}));
+}
+
+TEST(TensorBatches, ReadyForEpochZeroAndStopsAtTheEnd) {
+  TensorBatches batches = numbered(3, 2, true);
+  torch::Tensor x, y;
+  ASSERT_TRUE(batches.next(x, y));
+  ASSERT_TRUE(batches.next(x, y));
+  EXPECT_EQ(y.size(0), 1);
+  EXPECT_FALSE(batches.next(x, y));
+  EXPECT_FALSE(batches.next(x, y));
+  // start_epoch rewinds.
+  EXPECT_EQ(run_epoch(batches, 0).labels, widen(shuffled_order(3, 42, 0)));
+}
+
+TEST(TensorBatches, EmptySetHasNoBatches) {
+  TensorBatches batches(torch::zeros({0, 5}), torch::zeros({0}, torch::kInt64), 4, true, 1);
+  EXPECT_EQ(batches.samples(), 0u);
+  EXPECT_EQ(batches.steps(), 0u);
+  EXPECT_TRUE(run_epoch(batches, 0).sizes.empty());
 }
 
 TEST(TensorBatches, UnshuffledEveryEpochIsTheSplitOrder) {
@@ -87,6 +131,40 @@ TEST(TensorBatches, ShuffledOrderDependsOnlyOnSeedAndEpoch) {
   EXPECT_NE(run_epoch(other_seed, 3).labels, epoch3);
   TensorBatches other_batch = numbered(25, 6, true, 7);
   EXPECT_EQ(run_epoch(other_batch, 3).labels, epoch3);
+}
+
+TEST(TensorBatches, RejectsMismatchedInputs) {
+  EXPECT_EQ(error_of([] { numbered(4, 0, true); }),
+            "training.batch_size: error: must be at least 1");
+  EXPECT_EQ(error_of([] {
+              TensorBatches(torch::zeros({4, 2}), torch::zeros({3}, torch::kInt64), 2, false, 1);
+            }),
+            "batches: error: 4 inputs but 3 labels");
+  EXPECT_EQ(error_of([] {
+              TensorBatches(torch::zeros({4, 2}), torch::zeros({4}, torch::kFloat32), 2, false, 1);
+            }),
+            "batches: error: the labels must be one int64 per sample");
+  EXPECT_EQ(error_of([] {
+              TensorBatches(torch::scalar_tensor(1.0), torch::zeros({1}, torch::kInt64), 2, false,
+                            1);
+            }),
+            "batches: error: the inputs need a sample dimension");
+}
+
+// A batch is a copy: changing it, or the source tensors, does not change the other.
+TEST(TensorBatches, BatchesAreCopies) {
+  torch::Tensor inputs = torch::arange(6, torch::kFloat32).reshape({3, 2});
+  torch::Tensor labels = torch::arange(3, torch::kInt64);
+  TensorBatches batches(inputs, labels, 3, false, 0);
+  torch::Tensor x, y;
+  ASSERT_TRUE(batches.next(x, y));
+  x.fill_(-1);
+  inputs[0][0] = 100;
+  EXPECT_EQ(x[0][0].item<float>(), -1);
+  batches.start_epoch(1);
+  ASSERT_TRUE(batches.next(x, y));
+  EXPECT_EQ(x[0][0].item<float>(), 100);  // the source is shared, not copied at construction
+  EXPECT_EQ(x[1][0].item<float>(), 2);
 }
 
 }  // namespace
