@@ -16,6 +16,7 @@ packages=(
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-torch python3-torchvision python3-numpy python3-pil
+  strace   # the relocated-install test checks that no file of the checkout is opened
   chromium
   # the embedded default data set
   dataset-fashion-mnist

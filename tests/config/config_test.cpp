@@ -3,11 +3,14 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
+#include "core/config/builtin_schema.h"
 #include "core/config/content_hash.h"
 #include "core/config/document.h"
 #include "core/config/plan.h"
@@ -637,8 +640,26 @@ TEST_F(ConfigTest, NearestNameNeedsACloseMatch) {
   EXPECT_EQ(did_you_mean("zzz", {"block1"}), "");
 }
 
-TEST_F(ConfigTest, RepositorySchemaIsFound) {
-  EXPECT_TRUE(fs::exists(find_schema_file())) << find_schema_file();
+// The runner checks files against the schema built into it, the repository's file byte for byte,
+// and reads a file only when TLR_SCHEMA_DIR names one.
+TEST_F(ConfigTest, BuiltinSchemaIsTheRepositorySchema) {
+  std::ifstream in("schemas/experiment.schema.json", std::ios::binary);
+  ASSERT_TRUE(in) << "run from the source tree's root";
+  const std::string file((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(std::string(builtin_experiment_schema()), file);
+  if (std::getenv("TLR_SCHEMA_DIR") == nullptr) {
+    EXPECT_EQ(find_schema_file(), "");
+  }
+}
+
+TEST_F(ConfigTest, EmptySchemaFileMeansTheBuiltinSchema) {
+  const std::string file =
+      Write("good.yaml", "models:\n  - {name: a, strategy: {plugin: scratch}}\n");
+  const Document builtin = load(file, {}, "");
+  const Document repository = load(file, {}, "schemas/experiment.schema.json");
+  EXPECT_TRUE(builtin.usable);
+  EXPECT_EQ(builtin.schema, repository.schema);
+  EXPECT_EQ(Text(builtin.diagnostics), Text(repository.diagnostics));
 }
 
 // --- extends -------------------------------------------------------------------------------

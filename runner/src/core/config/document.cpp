@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/config/builtin_schema.h"
 #include "core/config/layer_merge.h"
 #include "core/config/schema_checker.h"
 #include "core/config/yaml_to_json.h"
@@ -301,15 +302,16 @@ Document load(const std::string& file, const std::vector<std::string>& overrides
               const std::string& schema_file) {
   Document doc;
   doc.file = file;
-  std::string schema_text;
-  if (!read_text(schema_file, &schema_text)) {
-    doc.diagnostics.push_back({schema_file, 0, 0, "cannot read the experiment schema"});
+  std::string schema_text(builtin_experiment_schema());
+  const std::string schema_name = schema_file.empty() ? "experiment.schema.json" : schema_file;
+  if (!schema_file.empty() && !read_text(schema_file, &schema_text)) {
+    doc.diagnostics.push_back({schema_name, 0, 0, "cannot read the experiment schema"});
     return doc;
   }
   try {
     doc.schema = json::parse(schema_text);
   } catch (const json::exception& e) {
-    doc.diagnostics.push_back({schema_file, 0, 0, std::string("invalid JSON: ") + e.what()});
+    doc.diagnostics.push_back({schema_name, 0, 0, std::string("invalid JSON: ") + e.what()});
     return doc;
   }
   std::error_code error;
@@ -369,21 +371,8 @@ Document load(const std::string& file, const std::vector<std::string>& overrides
 }
 
 std::string find_schema_file() {
-  std::vector<std::string> candidates;
-  if (const char* dir = std::getenv("TLR_SCHEMA_DIR")) {
-    candidates.push_back(std::string(dir) + "/experiment.schema.json");
-  }
-#ifdef TLR_SOURCE_DIR
-  candidates.push_back(std::string(TLR_SOURCE_DIR) + "/schemas/experiment.schema.json");
-#endif
-#ifdef TLR_INSTALL_SCHEMA_DIR
-  candidates.push_back(std::string(TLR_INSTALL_SCHEMA_DIR) + "/experiment.schema.json");
-#endif
-  for (const std::string& candidate : candidates) {
-    std::error_code error;
-    if (fs::is_regular_file(candidate, error)) return candidate;
-  }
-  return candidates.empty() ? "schemas/experiment.schema.json" : candidates.front();
+  const char* dir = std::getenv("TLR_SCHEMA_DIR");
+  return dir != nullptr && *dir != '\0' ? std::string(dir) + "/experiment.schema.json" : "";
 }
 
 }  // namespace tlr::config

@@ -44,8 +44,9 @@ struct Document {
 };
 
 // Reads `file`, applies `overrides` ("PATH=VALUE" as given to --set, in order) and checks the
-// document against the JSON Schema in `schema_file`. Never throws for bad input: every problem
-// is in the result's diagnostics.
+// document against the JSON Schema in `schema_file`, or against the runner's built-in schema
+// (builtin_schema.h) when `schema_file` is empty. Never throws for bad input: every problem is in
+// the result's diagnostics.
 //   PATH is dotted: `defaults.training.epochs`, `models.<name>.training.epochs` (models addressed
 //   by name), `matrix.<dotted matrix key>`; missing mappings on the way are created. VALUE is YAML
 //   (`3`, `1e-4`, `'3'`, `{name: adam}`, `null`). `*.PATH=VALUE` is kept in `forced` and set in
@@ -60,9 +61,9 @@ struct Document {
 Document load(const std::string& file, const std::vector<std::string>& overrides,
               const std::string& schema_file);
 
-// Where experiment.schema.json is: $TLR_SCHEMA_DIR, else the source tree's schemas/
-// (TLR_SOURCE_DIR), else the installed copy (TLR_INSTALL_SCHEMA_DIR). The first candidate that
-// exists; the source-tree path when none does.
+// The schema file load() should read: $TLR_SCHEMA_DIR/experiment.schema.json when that variable
+// is set (to try an edited schema without rebuilding), else "", the built-in schema. No path of
+// the source tree or of the configure step is looked at, so a moved install behaves the same.
 std::string find_schema_file();
 
 }  // namespace tlr::config
