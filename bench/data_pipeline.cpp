@@ -1,10 +1,10 @@
 // Images per second of the data pipeline the runner runs, on realistic photos: N synthetic
 // 500 × 375 JPEGs (gradients, noise, shapes; quality 90) in an image_folder layout (cat/, dog/),
 // read by the bundled image_folder plugin and augmented by the bundled keras_image plugin (the
-// seed-000 settings: rotation 50, shifts 0.2, shear 0.2, zoom 0.3, horizontal flip), both loaded
-// as the runner loads them, through the runner's loader (SplitImages, then ImageBatches: float
-// C × H × W batches of 30) at 150 × 150 with T threads (OpenCV's own pool set to 1 thread, so T is
-// all the parallelism, as T DataLoader workers are on the Python side).
+// cats_vs_dogs_vgg16.yaml settings: rotation 50, shifts 0.2, shear 0.2, zoom 0.3, horizontal flip),
+// both loaded as the runner loads them, through the runner's loader (SplitImages, then
+// ImageBatches: float C × H × W batches of 30) at 150 × 150 with T threads (OpenCV's own pool set
+// to 1 thread, so T is all the parallelism, as T DataLoader workers are on the Python side).
 //
 //   bench_data_pipeline [--images N] [--threads T] [--dir PATH] [--keep]
 //
@@ -48,7 +48,7 @@ namespace fs = std::filesystem;
 
 constexpr int kSide = 150;
 
-constexpr const char* kSeed000 =
+constexpr const char* kCatsVsDogsAugmentation =
     R"({"rotation_range": 50, "width_shift_range": 0.2, "height_shift_range": 0.2,
         "shear_range": 0.2, "zoom_range": 0.3, "horizontal_flip": true, "fill_mode": "nearest"})";
 
@@ -232,8 +232,8 @@ int main(int argc, char** argv) {
     const auto dataset = registry.make_dataset(
         "image_folder", tlr::Params::from_json(R"({"root": ")" + dir + R"(", "layout": "flat"})"),
         context);
-    const auto augmenter =
-        registry.make_augmenter("keras_image", tlr::Params::from_json(kSeed000), context);
+    const auto augmenter = registry.make_augmenter(
+        "keras_image", tlr::Params::from_json(kCatsVsDogsAugmentation), context);
     if (static_cast<int>(dataset->size()) != images) {
       throw std::runtime_error(dir + ": " + std::to_string(dataset->size()) + " images, expected " +
                                std::to_string(images) +
@@ -265,8 +265,9 @@ int main(int argc, char** argv) {
     }
     const cv::Mat sample = dataset->image_at_least(0, cv::Size(kSide, kSide));
     std::printf(
-        "images %d threads %d (500x375 JPEG q90 decoded at %dx%d -> 150x150, keras_image "
-        "seed-000; image_folder + keras_image plugins, SplitImages + ImageBatches)\n",
+        "images %d threads %d (500x375 JPEG q90 decoded at %dx%d -> 150x150, keras_image as in "
+        "cats_vs_dogs_vgg16.yaml; image_folder + keras_image plugins, SplitImages + "
+        "ImageBatches)\n",
         images, threads, sample.cols, sample.rows);
     std::printf("cold_images_per_s %.1f\n", cold);
     std::printf("cold_full_decode_images_per_s %.1f\n", cold_full);

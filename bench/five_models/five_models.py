@@ -3,9 +3,10 @@
 
 The counterpart of `runner experiments/five_models.yaml` for bench/five_models/run.sh: the same
 Fashion-MNIST splits, input (28 -> 32 bilinear, 1 channel, pixels / 255), models, heads, losses,
-optimizers, batch sizes and epochs, written the way one would port the seed notebook to PyTorch:
-tensors in memory, DataLoader, torchvision transforms for augmentation, a train/validate loop that
-keeps the weights of the best validation epoch and tests them at the end.
+optimizers, batch sizes and epochs, written the way one would port the original notebook
+(docs/experiments.md) to PyTorch: tensors in memory, DataLoader, torchvision transforms for
+augmentation, a train/validate loop that keeps the weights of the best validation epoch and tests
+them at the end.
 
   0 source_pretrain  narrow VGG16 (width 0.25) + Dense512-Drop.3-Dense512-Drop.3-Dense8, 8 source
                      classes, Adam 1e-3, batch 64

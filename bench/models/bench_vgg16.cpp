@@ -1,4 +1,5 @@
-// VGG16 at 150×150 through the vgg and dense plugins, as seed 000 uses it:
+// VGG16 at 150×150 through the vgg and dense plugins, as cats_vs_dogs_vgg16.yaml uses it
+// (docs/experiments.md):
 //   features  — frozen feature extraction (eval, no grad), images/s;
 //   finetune  — one RMSprop step with blocks 4–5 and the Dense512-Dropout0.3-Dense512-Dropout0.3
 //               head trainable (model 5), images/s.

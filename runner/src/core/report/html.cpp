@@ -1,6 +1,7 @@
 // report.html: one self-contained page (inline CSS and SVG, no script, no network) with the
 // comparison table, each model's training curves (accuracy and loss, train vs validation, like
-// the seed's side-by-side plots) and its test confusion matrix.
+// the side-by-side plots of cats_vs_dogs_vgg16.yaml's original, docs/experiments.md) and its test
+// confusion matrix.
 #include <cmath>
 #include <cstdio>
 #include <filesystem>

@@ -1,5 +1,6 @@
-// The comparison table: one row per model of an experiment (its latest run), like the seed's
-// final test section, as a terminal table, markdown, CSV or JSON; and the HTML report.
+// The comparison table: one row per model of an experiment (its latest run), like the final
+// test section of the write-ups in docs/experiments.md, as a terminal table, markdown, CSV or JSON;
+// and the HTML report.
 #pragma once
 
 #include <string>

@@ -1,5 +1,6 @@
 // How logits become a loss and predictions. It follows from the class count, so that a multi-class
-// model can never end in a single sigmoid (seed 003's mistake).
+// model can never end in a single sigmoid (the mistake in multiclass_folder.yaml's original;
+// docs/experiments.md).
 #pragma once
 
 #include <torch/types.h>
