@@ -10,6 +10,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "support/plugin_params.h"
 #include "tlr/plugin.h"
 #include "tlr/registry.h"
 
@@ -34,11 +35,13 @@ inline Registry& plugin_registry(const std::string& target) {
   return *loaded.emplace(target, std::move(registry)).first->second;
 }
 
-// e.g. make_plugin_augmenter("keras_image", R"({"rotation_range": 10})").
+// e.g. make_plugin_augmenter("keras_image", R"({"rotation_range": 10})"): the other parameters
+// take their schema defaults, as in a run.
 inline std::unique_ptr<Augmenter> make_plugin_augmenter(const std::string& name,
                                                         const std::string& params_json) {
-  return plugin_registry("tlr_augmenter_" + name)
-      .make_augmenter(name, Params::from_json(params_json), Context{});
+  const Registry& registry = plugin_registry("tlr_augmenter_" + name);
+  return registry.make_augmenter(name, with_defaults(registry, Kind::augmenter, name, params_json),
+                                 Context{});
 }
 
 }  // namespace testing

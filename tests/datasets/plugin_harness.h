@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "support/plugin_params.h"
 #include "tlr/params.h"
 #include "tlr/plugin.h"
 #include "tlr/registry.h"
@@ -35,7 +36,9 @@ class PluginHarness {
 
   std::unique_ptr<Dataset> dataset(const std::string& name, const std::string& params_json,
                                    const Context& context = Context()) const {
-    return registry_.make_dataset(name, Params::from_json(params_json), context);
+    // The parameters not given take their schema defaults, as in a run.
+    return registry_.make_dataset(name, with_defaults(registry_, Kind::dataset, name, params_json),
+                                  context);
   }
 
   const Registry& registry() const { return registry_; }

@@ -7,6 +7,7 @@
 #include <tuple>
 
 #include "models/plugin_harness.h"
+#include "support/plugin_params.h"
 
 namespace tlr {
 namespace {
@@ -112,6 +113,15 @@ TEST(BasicCnn, TooSmallInputIsNamed) {
             "basic_cnn: error: input 28×28 is too small: block4_conv gets less than its kernel");
 }
 
+TEST(BasicCnn, SamePaddingNeedsAnOddKernel) {
+  EXPECT_EQ(
+      error_of([] { make_backbone("basic_cnn", R"({"padding": "same", "kernel_size": 4})"); }),
+      "basic_cnn: error: kernel_size must be odd with 'same' padding");
+  EXPECT_EQ(make_backbone("basic_cnn", R"({"padding": "same", "kernel_size": 5})")
+                ->output_shape({3, 28, 28}),
+            (Shape{128, 3, 3}));
+}
+
 TEST(BasicCnn, CutAfterPool) {
   auto cnn = make_backbone("basic_cnn", "{}");
   cnn->cut_after("block2_pool");
@@ -189,8 +199,12 @@ TEST(Vgg, VariantsAndErrors) {
   EXPECT_EQ(make_backbone("vgg", R"({"variant": "vgg19"})")->blocks().size(), 21u);
   EXPECT_EQ(make_backbone("vgg", R"({"variant": "vgg13", "batch_norm": true})")->blocks().size(),
             15u);
-  EXPECT_EQ(error_of([] { make_backbone("vgg", R"({"variant": "vgg17"})"); }),
-            "vgg: error: unknown variant 'vgg17'; variants: vgg11, vgg13, vgg16, vgg19");
+  // An unknown variant is the schema's to refuse, before the plugin runs.
+  EXPECT_EQ(testing::schema_problems(testing::model_registry(), Kind::backbone, "vgg",
+                                     R"({"variant": "vgg17"})"),
+            std::vector<std::string>{
+                "'variant' must be one of vgg11, vgg13, vgg16, vgg19; got 'vgg17'; did you mean "
+                "'vgg11'?"});
   auto vgg = make_backbone("vgg", "{}");
   EXPECT_EQ(error_of([&] {
               vgg->output_shape({3, 31, 64});

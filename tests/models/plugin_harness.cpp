@@ -4,6 +4,8 @@
 
 #include <stdexcept>
 
+#include "support/plugin_params.h"
+
 namespace tlr::testing {
 
 namespace {
@@ -36,13 +38,16 @@ Registry& model_registry() {
 }
 
 std::shared_ptr<Backbone> make_backbone(const std::string& name, const std::string& params_json) {
-  return model_registry().make_backbone(name, Params::from_json(params_json), Context{});
+  const Registry& registry = model_registry();
+  return registry.make_backbone(name, with_defaults(registry, Kind::backbone, name, params_json),
+                                Context{});
 }
 
 torch::nn::Sequential make_head(const std::string& name, const std::string& params_json,
                                 const std::vector<std::int64_t>& in_shape, std::int64_t outputs) {
-  return model_registry()
-      .make_head(name, Params::from_json(params_json), Context{})
+  const Registry& registry = model_registry();
+  return registry
+      .make_head(name, with_defaults(registry, Kind::head, name, params_json), Context{})
       ->build(in_shape, outputs);
 }
 

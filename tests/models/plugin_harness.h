@@ -13,6 +13,7 @@ namespace tlr::testing {
 // heads dense, linear, gap_linear. Loaded once; the libraries stay loaded.
 Registry& model_registry();
 
+// The parameters not in `params_json` take their schema defaults, as in a run.
 std::shared_ptr<Backbone> make_backbone(const std::string& name, const std::string& params_json);
 torch::nn::Sequential make_head(const std::string& name, const std::string& params_json,
                                 const std::vector<std::int64_t>& in_shape, std::int64_t outputs);

@@ -57,12 +57,7 @@ constexpr const char* kSchema =
   throw Error("augmenter keras_image: error: " + problem);
 }
 
-double non_negative(const Params& p, const std::string& key) {
-  const double v = p.number(key, 0);
-  if (!(v >= 0)) fail(key + " must be >= 0, got " + std::to_string(v));
-  return v;
-}
-
+// The schema bounds every value and lists every choice; what it cannot say is checked here.
 Settings settings_from(const Params& p) {
   if (p.has("rescale")) {
     fail(
@@ -70,54 +65,42 @@ Settings settings_from(const Params& p) {
         "data.input.scale instead (e.g. 0.00392156862745098 for 1/255)");
   }
   Settings s;
-  s.rotation_range = non_negative(p, "rotation_range");
-  s.width_shift_range = non_negative(p, "width_shift_range");
-  s.height_shift_range = non_negative(p, "height_shift_range");
-  s.shear_range = non_negative(p, "shear_range");
+  s.rotation_range = p.number("rotation_range");
+  s.width_shift_range = p.number("width_shift_range");
+  s.height_shift_range = p.number("height_shift_range");
+  s.shear_range = p.number("shear_range");
   if (p.is_list("zoom_range")) {
     const std::vector<double> z = p.numbers("zoom_range");
-    if (z.size() != 2 || !(z[0] > 0) || !(z[1] >= z[0])) {
-      fail("zoom_range must be a number or a [lo, hi] pair with 0 < lo <= hi");
-    }
+    if (!(z[1] >= z[0])) fail("zoom_range must be a number or a [lo, hi] pair with 0 < lo <= hi");
     s.zoom_lo = z[0];
     s.zoom_hi = z[1];
   } else {
-    const double z = non_negative(p, "zoom_range");
+    const double z = p.number("zoom_range");
     if (z >= 1) fail("zoom_range must be below 1 when a single number, got " + std::to_string(z));
     s.zoom_lo = 1 - z;
     s.zoom_hi = 1 + z;
   }
-  s.horizontal_flip = p.boolean("horizontal_flip", false);
-  s.vertical_flip = p.boolean("vertical_flip", false);
-  const std::string fill = p.string("fill_mode", "nearest");
-  if (fill == "nearest") {
-    s.fill_mode = FillMode::nearest;
-  } else if (fill == "constant") {
+  s.horizontal_flip = p.boolean("horizontal_flip");
+  s.vertical_flip = p.boolean("vertical_flip");
+  const std::string fill = p.string("fill_mode");
+  if (fill == "constant") {
     s.fill_mode = FillMode::constant;
   } else if (fill == "reflect") {
     s.fill_mode = FillMode::reflect;
   } else if (fill == "wrap") {
     s.fill_mode = FillMode::wrap;
   } else {
-    fail("fill_mode '" + fill + "' is not one of nearest, constant, reflect, wrap");
+    s.fill_mode = FillMode::nearest;
   }
-  s.cval = p.number("cval", 0);
-  if (p.has("brightness_range")) {
+  s.cval = p.number("cval");
+  if (p.has("brightness_range")) {  // null (the default): off
     const std::vector<double> b = p.numbers("brightness_range");
-    if (b.size() != 2 || !(b[0] >= 0) || !(b[1] >= b[0])) {
-      fail("brightness_range must be a [lo, hi] pair with 0 <= lo <= hi");
-    }
+    if (!(b[1] >= b[0])) fail("brightness_range must be a [lo, hi] pair with 0 <= lo <= hi");
     s.brightness_lo = b[0];
     s.brightness_hi = b[1];
   }
-  const std::string interpolation = p.string("interpolation", "bilinear");
-  if (interpolation == "bilinear") {
-    s.interpolation = Interpolation::bilinear;
-  } else if (interpolation == "nearest") {
-    s.interpolation = Interpolation::nearest;
-  } else {
-    fail("interpolation '" + interpolation + "' is not one of bilinear, nearest");
-  }
+  s.interpolation =
+      p.string("interpolation") == "nearest" ? Interpolation::nearest : Interpolation::bilinear;
   return s;
 }
 

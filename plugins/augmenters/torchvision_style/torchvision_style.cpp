@@ -77,22 +77,17 @@ constexpr const char* kSchema =
   throw Error("augmenter torchvision_style: error: " + problem);
 }
 
+// The schema gives the pair's length and bounds; that lo <= hi, it cannot say.
 void pair_of(const Params& p, const std::string& key, double* lo, double* hi) {
-  if (!p.has(key)) return;
   const std::vector<double> v = p.numbers(key);
-  if (v.size() != 2 || !(v[0] > 0) || !(v[1] >= v[0])) {
+  if (!(v[1] >= v[0])) {
     fail("random_resized_crop." + key + " must be a [lo, hi] pair with 0 < lo <= hi");
   }
   *lo = v[0];
   *hi = v[1];
 }
 
-double probability(const Params& p, const std::string& key, double fallback) {
-  const double v = p.number(key, fallback);
-  if (!(v >= 0 && v <= 1)) fail(key + " must be a probability in [0, 1]");
-  return v;
-}
-
+// The schema bounds every value and lists every choice.
 Settings settings_from(const Params& p) {
   if (p.has("normalize") || p.has("mean") || p.has("std")) {
     fail(
@@ -100,33 +95,27 @@ Settings settings_from(const Params& p) {
         "data.input.mean and data.input.std (or both to imagenet)");
   }
   Settings s;
-  const std::string mode = p.string("mode", "train");
-  if (mode != "train" && mode != "eval") fail("mode '" + mode + "' is not one of train, eval");
-  s.eval = mode == "eval";
+  s.eval = p.string("mode") == "eval";
   if (p.is_object("random_resized_crop")) {
     const Params crop = p.child("random_resized_crop");
     pair_of(crop, "scale", &s.scale_lo, &s.scale_hi);
     pair_of(crop, "ratio", &s.ratio_lo, &s.ratio_hi);
-    if (s.scale_hi > 1) fail("random_resized_crop.scale must be within (0, 1]");
   } else if (p.has("random_resized_crop")) {
     s.random_resized_crop = p.boolean("random_resized_crop");
+  } else {
+    s.random_resized_crop = false;  // null: off
   }
-  s.horizontal_flip = probability(p, "horizontal_flip", 0.5);
-  s.vertical_flip = probability(p, "vertical_flip", 0);
+  s.horizontal_flip = p.number("horizontal_flip");
+  s.vertical_flip = p.number("vertical_flip");
   const Params jitter = p.child("color_jitter");
-  s.brightness = jitter.number("brightness", 0);
-  s.contrast = jitter.number("contrast", 0);
-  s.saturation = jitter.number("saturation", 0);
-  s.hue = jitter.number("hue", 0);
-  if (s.brightness < 0 || s.contrast < 0 || s.saturation < 0) {
-    fail("color_jitter brightness, contrast and saturation must be >= 0");
-  }
-  if (!(s.hue >= 0 && s.hue <= 0.5)) fail("color_jitter.hue must be in [0, 0.5]");
+  s.brightness = jitter.number("brightness");
+  s.contrast = jitter.number("contrast");
+  s.saturation = jitter.number("saturation");
+  s.hue = jitter.number("hue");
   if (p.is_object("center_crop")) {
     const Params cc = p.child("center_crop");
     s.resize = static_cast<int>(cc.integer("resize"));
     s.crop = static_cast<int>(cc.integer("crop"));
-    if (s.resize < 1 || s.crop < 1) fail("center_crop resize and crop must be >= 1");
   }
   return s;
 }

@@ -30,24 +30,16 @@ class BasicCnn : public tlr::SequentialBackbone {
  public:
   explicit BasicCnn(const tlr::Params& params)
       : widths_(params.integers("widths")),
-        kernel_(params.integer("kernel_size", 3)),
-        same_(params.string("padding", "valid") == "same"),
-        in_channels_(params.integer("in_channels", 3)) {
-    if (!params.has("widths")) widths_ = {16, 64, 128};
-    const std::string padding = params.string("padding", "valid");
-    if (padding != "valid" && padding != "same") {
-      throw tlr::Error("basic_cnn: error: padding must be 'valid' or 'same', not '" + padding +
-                       "'");
+        kernel_(params.integer("kernel_size")),
+        same_(params.string("padding") == "same"),
+        in_channels_(params.integer("in_channels")) {
+    // The schema bounds every value; an even kernel with 'same' padding it cannot refuse.
+    if (same_ && kernel_ % 2 == 0) {
+      throw tlr::Error("basic_cnn: error: kernel_size must be odd with 'same' padding");
     }
-    if (widths_.empty()) throw tlr::Error("basic_cnn: error: widths must not be empty");
-    if (kernel_ < 1 || (same_ && kernel_ % 2 == 0)) {
-      throw tlr::Error("basic_cnn: error: kernel_size must be positive (and odd with 'same')");
-    }
-    if (in_channels_ < 1) throw tlr::Error("basic_cnn: error: in_channels must be positive");
-    const bool keras_init = params.string("init", "keras") == "keras";
+    const bool keras_init = params.string("init") == "keras";
     std::int64_t channels = in_channels_;
     for (std::size_t i = 0; i < widths_.size(); ++i) {
-      if (widths_[i] < 1) throw tlr::Error("basic_cnn: error: widths must be positive");
       const std::string block = "block" + std::to_string(i + 1);
       auto conv = register_module(
           block + "_conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(channels, widths_[i], kernel_)

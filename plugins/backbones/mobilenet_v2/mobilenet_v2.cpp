@@ -77,10 +77,8 @@ TORCH_MODULE(InvertedResidual);
 class MobileNetV2 : public tlr::SequentialBackbone {
  public:
   explicit MobileNetV2(const tlr::Params& params) {
-    const double width = params.number("width_mult", 1.0);
-    in_channels_ = params.integer("in_channels", 3);
-    if (!(width > 0)) throw tlr::Error("mobilenet_v2: error: width_mult must be positive");
-    if (in_channels_ < 1) throw tlr::Error("mobilenet_v2: error: in_channels must be positive");
+    const double width = params.number("width_mult");
+    in_channels_ = params.integer("in_channels");
     // t (expansion), c (channels), n (repeats), s (stride of the first repeat).
     static const int kSettings[7][4] = {{1, 16, 1, 1}, {6, 24, 2, 2},  {6, 32, 3, 2}, {6, 64, 4, 2},
                                         {6, 96, 3, 1}, {6, 160, 3, 2}, {6, 320, 1, 1}};

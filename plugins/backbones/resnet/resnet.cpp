@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <map>
 
 #include "common/backbone_support.h"
 #include "tlr/sdk.h"
@@ -88,24 +89,22 @@ struct Layout {
   std::vector<int> blocks;
 };
 
-Layout layout(const std::string& variant) {
-  if (variant == "resnet18") return {false, {2, 2, 2, 2}};
-  if (variant == "resnet34") return {false, {3, 4, 6, 3}};
-  if (variant == "resnet50") return {true, {3, 4, 6, 3}};
-  if (variant == "resnet101") return {true, {3, 4, 23, 3}};
-  if (variant == "resnet152") return {true, {3, 8, 36, 3}};
-  throw tlr::Error("resnet: error: unknown variant '" + variant +
-                   "'; variants: resnet18, resnet34, resnet50, resnet101, resnet152");
+// The schema's enum admits only these variants.
+const Layout& layout(const std::string& variant) {
+  static const std::map<std::string, Layout> kLayouts = {
+      {"resnet18", {false, {2, 2, 2, 2}}},  {"resnet34", {false, {3, 4, 6, 3}}},
+      {"resnet50", {true, {3, 4, 6, 3}}},   {"resnet101", {true, {3, 4, 23, 3}}},
+      {"resnet152", {true, {3, 8, 36, 3}}},
+  };
+  return kLayouts.at(variant);
 }
 
 class ResNet : public tlr::SequentialBackbone {
  public:
   explicit ResNet(const tlr::Params& params) {
-    const Layout shape = layout(params.string("variant", "resnet18"));
-    const double width = params.number("width", 1.0);
-    in_channels_ = params.integer("in_channels", 3);
-    if (!(width > 0)) throw tlr::Error("resnet: error: width must be positive");
-    if (in_channels_ < 1) throw tlr::Error("resnet: error: in_channels must be positive");
+    const Layout& shape = layout(params.string("variant"));
+    const double width = params.number("width");
+    in_channels_ = params.integer("in_channels");
     auto scaled = [width](std::int64_t c) {
       return std::max<std::int64_t>(1, std::llround(static_cast<double>(c) * width));
     };

@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <map>
 
 #include "common/backbone_support.h"
 #include "tlr/sdk.h"
@@ -26,7 +27,8 @@ constexpr const char* kSchema = R"json({
   }
 })json";
 
-// Output channels per stage; 0 is a max-pool (torchvision's "M").
+// Output channels per stage; 0 is a max-pool (torchvision's "M"). The schema's enum admits only
+// these variants.
 const std::vector<int>& configuration(const std::string& variant) {
   static const std::map<std::string, std::vector<int>> kConfigs = {
       {"vgg11", {64, 0, 128, 0, 256, 256, 0, 512, 512, 0, 512, 512, 0}},
@@ -35,23 +37,16 @@ const std::vector<int>& configuration(const std::string& variant) {
       {"vgg19", {64,  64,  0,   128, 128, 0,   256, 256, 256, 256, 0,
                  512, 512, 512, 512, 0,   512, 512, 512, 512, 0}},
   };
-  auto found = kConfigs.find(variant);
-  if (found == kConfigs.end()) {
-    throw tlr::Error("vgg: error: unknown variant '" + variant +
-                     "'; variants: vgg11, vgg13, vgg16, vgg19");
-  }
-  return found->second;
+  return kConfigs.at(variant);
 }
 
 class Vgg : public tlr::SequentialBackbone {
  public:
   explicit Vgg(const tlr::Params& params) {
-    const auto& config = configuration(params.string("variant", "vgg16"));
-    const bool batch_norm = params.boolean("batch_norm", false);
-    const double width = params.number("width", 1.0);
-    const std::int64_t in_channels = params.integer("in_channels", 3);
-    if (!(width > 0)) throw tlr::Error("vgg: error: width must be positive");
-    if (in_channels < 1) throw tlr::Error("vgg: error: in_channels must be positive");
+    const auto& config = configuration(params.string("variant"));
+    const bool batch_norm = params.boolean("batch_norm");
+    const double width = params.number("width");
+    const std::int64_t in_channels = params.integer("in_channels");
 
     auto features = register_module("features", torch::nn::Sequential());
     std::int64_t channels = in_channels;

@@ -49,10 +49,7 @@ class FilenameLabels final : public ImageFiles {
  public:
   FilenameLabels(const Params& params, const Context& context)
       : ImageFiles(image_root(params, context)) {
-    const std::string separator = params.string("separator", ".");
-    if (separator.empty()) {
-      throw Error("filename_labels: error: parameter 'separator' must not be empty");
-    }
+    const std::string separator = params.string("separator");
 
     // label -> file names, both sorted.
     std::map<std::string, std::vector<std::string>> files;

@@ -36,6 +36,7 @@ constexpr const char* kSchema = R"json({
     "classes": {
       "type": "array",
       "items": {"type": "string"},
+      "minItems": 1,
       "default": ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
                   "Sneaker", "Bag", "Ankle boot"],
       "description": "class names by label value (Fashion-MNIST's by default; )json"
@@ -65,10 +66,6 @@ constexpr const char* kSchema = R"json({
     }
   }
 })json";
-
-const std::vector<std::string> kFashionClasses = {"T-shirt/top", "Trouser",   "Pullover", "Dress",
-                                                  "Coat",        "Sandal",    "Shirt",    "Sneaker",
-                                                  "Bag",         "Ankle boot"};
 
 constexpr std::uint32_t kImagesMagic = 0x00000803;  // unsigned bytes, 3 dimensions
 constexpr std::uint32_t kLabelsMagic = 0x00000801;  // unsigned bytes, 1 dimension
@@ -141,9 +138,8 @@ struct Part {
 class Idx final : public Dataset {
  public:
   Idx(const Params& params, const Context& context)
-      : root_(context.resolve(params.string("root", "/usr/share/datasets/fashion-mnist"))) {
+      : root_(context.resolve(params.string("root"))) {
     classes_ = params.strings("classes");
-    if (classes_.empty()) classes_ = kFashionClasses;
     std::error_code ec;
     if (!fs::is_directory(root_, ec)) throw DataError(root_.string(), "no such directory");
 
@@ -154,10 +150,8 @@ class Idx final : public Dataset {
       const char* subset;
       std::string images, labels;
     } wanted[] = {
-        {"train", params.string("train_images", "train-images-idx3-ubyte"),
-         params.string("train_labels", "train-labels-idx1-ubyte")},
-        {"test", params.string("test_images", "t10k-images-idx3-ubyte"),
-         params.string("test_labels", "t10k-labels-idx1-ubyte")},
+        {"train", params.string("train_images"), params.string("train_labels")},
+        {"test", params.string("test_images"), params.string("test_labels")},
     };
     for (const auto& w : wanted) {
       if (w.images.empty() && w.labels.empty()) continue;

@@ -77,11 +77,7 @@ class ImageFolder final : public ImageFiles {
  public:
   ImageFolder(const Params& params, const Context& context)
       : ImageFiles(image_root(params, context)) {
-    const std::string layout = params.string("layout", "auto");
-    if (layout != "auto" && layout != "flat" && layout != "split") {
-      throw Error("image_folder: error: parameter 'layout': expected auto, flat or split, got '" +
-                  layout + "'");
-    }
+    const std::string layout = params.string("layout");
     try {
       scan(layout);
     } catch (const fs::filesystem_error& e) {

@@ -27,13 +27,10 @@ constexpr const char* kSchema = R"json({
 class DenseHead : public tlr::Head {
  public:
   explicit DenseHead(const tlr::Params& params)
-      : units_(params.has("units") ? params.integers("units") : std::vector<std::int64_t>{512}),
-        activation_(params.string("activation", "relu")),
-        keras_init_(params.string("init", "keras") == "keras") {
-    if (activation_ != "relu" && activation_ != "none") {
-      throw tlr::Error("dense: error: activation must be 'relu' or 'none', not '" + activation_ +
-                       "'");
-    }
+      : units_(params.integers("units")),
+        activation_(params.string("activation")),
+        keras_init_(params.string("init") == "keras") {
+    // The schema bounds units and rates; that a list of rates has one per layer, it cannot say.
     if (params.is_list("dropout")) {
       dropout_ = params.numbers("dropout");
       if (dropout_.size() != units_.size()) {
@@ -41,13 +38,7 @@ class DenseHead : public tlr::Head {
                          " rates for " + std::to_string(units_.size()) + " hidden layers");
       }
     } else {
-      dropout_.assign(units_.size(), params.number("dropout", 0.5));
-    }
-    for (double p : dropout_) {
-      if (p < 0 || p >= 1) throw tlr::Error("dense: error: dropout must be in [0, 1)");
-    }
-    for (auto u : units_) {
-      if (u < 1) throw tlr::Error("dense: error: units must be positive");
+      dropout_.assign(units_.size(), params.number("dropout"));
     }
   }
 

@@ -17,10 +17,7 @@ constexpr const char* kSchema = R"json({
 
 class GapLinearHead : public tlr::Head {
  public:
-  explicit GapLinearHead(const tlr::Params& params) : dropout_(params.number("dropout", 0.0)) {
-    if (dropout_ < 0 || dropout_ >= 1)
-      throw tlr::Error("gap_linear: error: dropout must be in [0, 1)");
-  }
+  explicit GapLinearHead(const tlr::Params& params) : dropout_(params.number("dropout")) {}
 
   torch::nn::Sequential build(const std::vector<std::int64_t>& in_shape,
                               std::int64_t outputs) const override {

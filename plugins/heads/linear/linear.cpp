@@ -18,11 +18,7 @@ constexpr const char* kSchema = R"json({
 
 class LinearHead : public tlr::Head {
  public:
-  explicit LinearHead(const tlr::Params& params) : pool_(params.string("pool", "avg")) {
-    if (pool_ != "avg" && pool_ != "flatten") {
-      throw tlr::Error("linear: error: pool must be 'avg' or 'flatten', not '" + pool_ + "'");
-    }
-  }
+  explicit LinearHead(const tlr::Params& params) : pool_(params.string("pool")) {}
 
   torch::nn::Sequential build(const std::vector<std::int64_t>& in_shape,
                               std::int64_t outputs) const override {

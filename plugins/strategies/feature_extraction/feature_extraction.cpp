@@ -17,8 +17,7 @@ constexpr const char* kSchema = R"json({
 
 class FeatureExtraction : public tlr::Strategy {
  public:
-  explicit FeatureExtraction(const tlr::Params& params)
-      : cut_after_(params.string("cut_after", "")) {}
+  explicit FeatureExtraction(const tlr::Params& params) : cut_after_(params.string("cut_after")) {}
 
   void run(tlr::Cell& cell) override {
     using namespace tlr::strategies;

@@ -41,25 +41,18 @@ constexpr const char* kSchema = R"json({
 class FineTune : public tlr::Strategy {
  public:
   explicit FineTune(const tlr::Params& params)
-      : from_(params.string("from", "")),
-        last_blocks_(params.integer("last_blocks", 0)),
-        warmup_epochs_(params.integer("warmup_epochs", 0)),
-        lr_scale_(params.number("backbone_lr_scale", 1.0)),
-        batchnorm_(params.string("batchnorm", "frozen")),
-        augment_(params.boolean("augment", true)),
-        cut_after_(params.string("cut_after", "")),
-        max_cached_mb_(params.number("max_cached_mb", 1024)) {
+      : from_(params.string("from")),
+        last_blocks_(params.integer("last_blocks")),
+        warmup_epochs_(params.integer("warmup_epochs")),
+        lr_scale_(params.number("backbone_lr_scale")),
+        batchnorm_(params.string("batchnorm")),
+        augment_(params.boolean("augment")),
+        cut_after_(params.string("cut_after")),
+        max_cached_mb_(params.number("max_cached_mb")) {
+    // The schema bounds each value; that exactly one of the two is given, it cannot say.
     if (from_.empty() == (last_blocks_ == 0)) {
       throw tlr::Error(
           "fine_tune: give exactly one of 'from' (the first block to train) and 'last_blocks'");
-    }
-    if (last_blocks_ < 0) throw tlr::Error("fine_tune.last_blocks: must be >= 0");
-    if (warmup_epochs_ < 0) throw tlr::Error("fine_tune.warmup_epochs: must be >= 0");
-    if (!(lr_scale_ > 0)) throw tlr::Error("fine_tune.backbone_lr_scale: must be > 0");
-    if (!(max_cached_mb_ >= 0)) throw tlr::Error("fine_tune.max_cached_mb: must be >= 0");
-    if (batchnorm_ != "frozen" && batchnorm_ != "train") {
-      throw tlr::Error("fine_tune.batchnorm: unknown value '" + batchnorm_ +
-                       "'; expected frozen or train");
     }
   }
 

@@ -24,7 +24,7 @@ constexpr const char* kSchema = R"json({
 class Frozen : public tlr::Strategy {
  public:
   explicit Frozen(const tlr::Params& params)
-      : augment_(params.boolean("augment", true)), cut_after_(params.string("cut_after", "")) {}
+      : augment_(params.boolean("augment")), cut_after_(params.string("cut_after")) {}
 
   void run(tlr::Cell& cell) override {
     using namespace tlr::strategies;

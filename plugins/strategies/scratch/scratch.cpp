@@ -15,7 +15,7 @@ constexpr const char* kSchema = R"json({
 
 class Scratch : public tlr::Strategy {
  public:
-  explicit Scratch(const tlr::Params& params) : augment_(params.boolean("augment", true)) {}
+  explicit Scratch(const tlr::Params& params) : augment_(params.boolean("augment")) {}
   void run(tlr::Cell& cell) override { tlr::strategies::train_everything(cell, augment_); }
 
  private:
