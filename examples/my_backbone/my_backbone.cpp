@@ -26,14 +26,14 @@ class TwoBlockNet : public tlr::SequentialBackbone {
 
 // JSON Schema of the parameters: the runner validates the YAML against it, fills in the defaults
 // and shows it in `runner plugins two_block_net`.
-constexpr const char* kSchema = R"({
+constexpr const char* kSchema = R"json({
   "type": "object",
   "additionalProperties": false,
   "properties": {
     "in_channels": {"type": "integer", "minimum": 1, "default": 3, "description": "input channels"},
     "width": {"type": "integer", "minimum": 1, "default": 16, "description": "channels of block1"}
   }
-})";
+})json";
 
 void register_components(tlr::Registry& registry) {
   registry.backbone(
