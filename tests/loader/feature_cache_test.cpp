@@ -1,6 +1,6 @@
 // FeatureCache: a hit returns the stored tensors bit for bit without computing, another key
-// misses, a truncated, garbage or wrong entry is recomputed and said so, a failed write is a
-// warning, and a failed or malformed compute() stores nothing.
+// misses, a truncated, changed, garbage or wrong entry is recomputed and said so, a failed write is
+// a warning, and a failed or malformed compute() stores nothing.
 #include "engine/data/feature_cache.h"
 
 #include <gtest/gtest.h>
@@ -11,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <limits>
 #include <stdexcept>
 #include <string>
@@ -35,6 +36,12 @@ FeatureSet sample_set() {
   f[3] = -std::numeric_limits<float>::infinity();
   f[4] = std::numeric_limits<float>::quiet_NaN();
   return FeatureSet{features, torch::tensor({1, 0, 1, 1, 0}, torch::kInt64)};
+}
+
+std::string invalid(const std::string& path) {
+  return path +
+         ": warning: not a valid feature cache file (truncated, corrupt or of an older format); "
+         "recomputing it";
 }
 
 bool same_bytes(const torch::Tensor& a, const torch::Tensor& b) {
@@ -111,13 +118,33 @@ TEST_F(FeatureCacheTest, TruncatedEntryIsRecomputedAndRewritten) {
   const FeatureSet again = get("abc");
   EXPECT_EQ(computed_, 2);
   EXPECT_FALSE(again.from_cache);
-  EXPECT_EQ(again.cache_problem,
-            path + ": warning: feature cache file is truncated or corrupt; recomputing it");
+  EXPECT_EQ(again.cache_problem, invalid(path));
   EXPECT_TRUE(same_bytes(again.features, set_.features));
   const FeatureSet hit = get("abc");
   EXPECT_TRUE(hit.from_cache);
   EXPECT_EQ(hit.cache_problem, "");
   EXPECT_EQ(computed_, 2);
+}
+
+// torch::load checks no checksum; the entry's digest catches a changed byte of the features.
+TEST_F(FeatureCacheTest, ChangedByteIsRecomputed) {
+  get("abc");
+  const std::string path = cache_.path_for("abc");
+  std::string bytes;
+  {
+    std::ifstream in(path, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  const std::size_t at = bytes.find(std::string("\x00\x00\x80\x7f", 4));  // features[0][1][0]: +inf
+  ASSERT_NE(at, std::string::npos);
+  bytes[at + 3] ^= 0x01;  // +inf becomes 0x7e800000
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+  const FeatureSet again = get("abc");
+  EXPECT_EQ(computed_, 2);
+  EXPECT_FALSE(again.from_cache);
+  EXPECT_EQ(again.cache_problem, invalid(path));
+  EXPECT_TRUE(same_bytes(again.features, set_.features));
+  EXPECT_TRUE(get("abc").from_cache);
 }
 
 TEST_F(FeatureCacheTest, GarbageEntryIsRecomputed) {
@@ -130,22 +157,23 @@ TEST_F(FeatureCacheTest, GarbageEntryIsRecomputed) {
   EXPECT_TRUE(get("abc").from_cache);
 }
 
-// A loadable file that is not a feature set (labels not int64, or lengths that differ) is a miss.
-TEST_F(FeatureCacheTest, EntryOfTheWrongShapeIsRecomputed) {
+// A loadable file that is not a feature set (labels not int64, lengths that differ, a digest that
+// does not match, the two-tensor entry of earlier versions) is a miss.
+TEST_F(FeatureCacheTest, EntryOfTheWrongContentIsRecomputed) {
   fs::create_directories(dir_ / "features");
+  const torch::Tensor digest = torch::full({64}, 'a', torch::kUInt8);
   const std::vector<std::vector<torch::Tensor>> wrong = {
-      {torch::zeros({5, 2}), torch::zeros({5}, torch::kFloat32)},
-      {torch::zeros({5, 2}), torch::zeros({4}, torch::kInt64)},
-      {torch::zeros({5, 2}), torch::zeros({5}, torch::kInt64), torch::zeros({1})}};
+      {torch::zeros({5, 2}), torch::zeros({5}, torch::kFloat32), digest},
+      {torch::zeros({5, 2}), torch::zeros({4}, torch::kInt64), digest},
+      {torch::zeros({5, 2}), torch::zeros({5}, torch::kInt64), digest},
+      {torch::zeros({5, 2}), torch::zeros({5}, torch::kInt64)}};
   for (const auto& tensors : wrong) {
     torch::save(tensors, cache_.path_for("abc"));
     const int before = computed_;
     const FeatureSet set = get("abc");
     EXPECT_EQ(computed_, before + 1);
     EXPECT_FALSE(set.from_cache);
-    EXPECT_EQ(set.cache_problem, cache_.path_for("abc") +
-                                     ": warning: feature cache file is truncated or corrupt; "
-                                     "recomputing it");
+    EXPECT_EQ(set.cache_problem, invalid(cache_.path_for("abc")));
   }
 }
 

@@ -3,10 +3,12 @@
 // cut point) and the preprocessing, so a second run of the same cell reads the features instead of
 // running the backbone.
 //
-// Entry: <dir>/<key>.pt, torch::save of the tensors {features, labels}. An entry is a hit when it
-// loads and holds exactly two tensors, features with a sample dimension and labels one int64 per
-// sample: they come back as stored, bit for bit. Anything else (missing, truncated, unreadable,
-// other content) is a miss: the set is computed and the entry written over.
+// Entry: <dir>/<key>.pt, torch::save of the tensors {features, labels, digest}, digest being the
+// sha256 (64 hex characters as uint8) of both tensors' types, shapes and bytes. An entry is a hit
+// when it loads, holds exactly those three tensors (features with a sample dimension, labels one
+// int64 per sample) and its digest matches: features and labels come back as stored, bit for
+// bit. Anything else (missing, truncated, a changed byte, other content, the two-tensor entries
+// of earlier versions) is a miss: the set is computed and the entry written over.
 // Ownership: a FeatureCache holds the folder's name only; a FeatureSet owns its tensors (a hit is
 // read into memory, so the file may go away afterwards).
 // Threads and processes: get() may run concurrently, in threads and in processes sharing the
