@@ -368,6 +368,11 @@ models:
     strategy: {plugin: scratch}
     backbone: {plugin: basic_cnn}
     training: {optimizer: {lr: 1.0e-4}}
+  - name: imagenet
+    matrix: false
+    strategy: {plugin: scratch}
+    backbone: {plugin: basic_cnn}
+    publish: vgg16_imagenet
   - name: fine_tune
     strategy: {plugin: frozen, params: {cache_features: false}}
     backbone: {weights: {published: vgg16_imagenet}}
@@ -375,7 +380,10 @@ matrix:
   data.split.per_class.train: [50, 1500]
 )");
   EXPECT_EQ(Text(r.diagnostics), "");
-  EXPECT_EQ(r.plan.models.size(), 6u);
+  EXPECT_EQ(r.plan.models.size(), 7u);
+  EXPECT_EQ(Model(r, "imagenet").publishes, "vgg16_imagenet");
+  EXPECT_EQ(Model(r, "fine_tune@50").loads, "vgg16_imagenet");
+  EXPECT_EQ(Model(r, "fine_tune@50").publisher, 4u);
   EXPECT_EQ(Model(r, "cnn_aug@50").json["augmenter"]["params"]["rotation_range"], 10);
   EXPECT_EQ(Model(r, "fine_tune@1500").json["backbone"]["weights"].dump(),
             R"({"published":"vgg16_imagenet"})");
@@ -682,6 +690,7 @@ models:
   - name: source
     matrix: false
     strategy: {plugin: pretrain}
+    publish: source
   - name: target
     use: [augment]
     strategy: {plugin: frozen}

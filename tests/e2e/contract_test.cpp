@@ -68,8 +68,8 @@ TEST(RunContract, ValidateBuildsAndProbesEveryModel) {
   TempDir tmp;
   const Outcome o = validate(tmp, kTwoStages);
   EXPECT_EQ(o.exit_code, 0) << describe(o);
-  EXPECT_EQ(o.out, (tmp.path() / "contract.yaml").string() +
-                       ": ok: 2 models, each built and probed\n");
+  EXPECT_EQ(o.out,
+            (tmp.path() / "contract.yaml").string() + ": ok: 2 models, each built and probed\n");
 }
 
 TEST(RunContract, UnknownBlockIsReportedAtTheParameter) {
@@ -77,8 +77,8 @@ TEST(RunContract, UnknownBlockIsReportedAtTheParameter) {
   const std::string file = (tmp.path() / "contract.yaml").string();
   expect_refused(validate(tmp, replaced(kTwoStages, "from: block2_conv", "from: block3_conv")),
                  file +
-                     ":15:43: error: model 'tuned': fine_tune.from: unknown block 'block3_conv'; "
-                     "did you mean 'block2_conv'? (blocks: block1_conv, block1_pool, "
+                     ":16:50: error: model 'tuned': fine_tune.from: unknown block 'block3_conv'; "
+                     "did you mean 'block1_conv'? (blocks: block1_conv, block1_pool, "
                      "block2_conv, block2_pool)");
 }
 
@@ -88,8 +88,8 @@ TEST(RunContract, ChannelsTheBackboneDoesNotTakeAreReportedAtTheBackbone) {
   const Outcome o = validate(tmp, replaced(kTwoStages, "channels: 3", "channels: 1"));
   EXPECT_EQ(o.exit_code, 2) << describe(o);
   // Both models' backbones expect 3 channels; each is named at the backbone it uses.
-  EXPECT_EQ(o.err, file + ":8:13: error: model 'source': basic_cnn: expects 3×H×W inputs\n" +
-                       file + ":8:13: error: model 'tuned': basic_cnn: expects 3×H×W inputs\n")
+  EXPECT_EQ(o.err, file + ":8:13: error: model 'source': basic_cnn: expects 3×H×W inputs\n" + file +
+                       ":17:15: error: model 'tuned': basic_cnn: expects 3×H×W inputs\n")
       << describe(o);
 }
 
@@ -97,32 +97,34 @@ TEST(RunContract, PublishedNameWithATypoIsReportedAtItsValue) {
   TempDir tmp;
   const std::string file = (tmp.path() / "contract.yaml").string();
   expect_refused(
-      validate(tmp, replaced(kTwoStages, "{published: source_weights}",
-                             "{published: source_weight}")),
-      file + ":16:38: error: no earlier model publishes weights 'source_weight'; did you mean "
-             "'source_weights'?");
+      validate(tmp,
+               replaced(kTwoStages, "{published: source_weights}", "{published: source_weight}")),
+      file +
+          ":17:37: error: no earlier model publishes weights 'source_weight'; did you mean "
+          "'source_weights'?");
 }
 
 TEST(RunContract, PublisherAfterTheModelLoadingItIsRefused) {
   TempDir tmp;
   const std::string file = (tmp.path() / "contract.yaml").string();
-  const std::string swapped = std::string(kTwoStages).substr(0, std::string(kTwoStages).find("  - name: source")) +
-                              "  - name: tuned\n"
-                              "    strategy: {plugin: fine_tune, params: {from: block2_conv}}\n"
-                              "    backbone: {weights: {published: source_weights}}\n"
-                              "  - name: source\n"
-                              "    strategy: {plugin: pretrain}\n"
-                              "    publish: source_weights\n";
+  const std::string swapped =
+      std::string(kTwoStages).substr(0, std::string(kTwoStages).find("  - name: source")) +
+      "  - name: tuned\n"
+      "    strategy: {plugin: fine_tune, params: {from: block2_conv}}\n"
+      "    backbone: {weights: {published: source_weights}}\n"
+      "  - name: source\n"
+      "    strategy: {plugin: pretrain}\n"
+      "    publish: source_weights\n";
   expect_refused(validate(tmp, swapped),
-                 file + ":14:38: error: no earlier model publishes weights 'source_weights': "
-                        "model 'source' publishes them but comes after 'tuned'; move it earlier");
+                 file +
+                     ":14:37: error: no earlier model publishes weights 'source_weights': "
+                     "model 'source' publishes them but comes after 'tuned'; move it earlier");
 }
 
 TEST(RunContract, PublisherExpandedByTheMatrixIsRefused) {
   TempDir tmp;
   const std::string file = (tmp.path() / "contract.yaml").string();
-  const Outcome o =
-      validate(tmp, std::string(kTwoStages) + "matrix: {training.epochs: [1, 2]}\n");
+  const Outcome o = validate(tmp, std::string(kTwoStages) + "matrix: {training.epochs: [1, 2]}\n");
   EXPECT_EQ(o.exit_code, 2) << describe(o);
   EXPECT_NE(o.err.find(file + ":14:14: error: model 'source' publishes 'source_weights' but runs "
                               "2 times, once per matrix value; give it `matrix: false`\n"),
@@ -139,23 +141,24 @@ TEST(RunContract, BatchNormHeadWithALastBatchOfOneIsRefusedWithTheFixes) {
                   "per_class: {train: 8, val: 2, test: 2}");
   yaml = replaced(yaml, "batch_size: 2", "batch_size: 5");
   const std::string fixtures = TLR_CONTRACT_FIXTURES;
-  const Outcome o =
-      validate(tmp, yaml, {"--plugin-path", fixtures + "/batchnorm_head"});
+  const Outcome o = validate(tmp, yaml, {"--plugin-path", fixtures + "/batchnorm_head"});
   EXPECT_EQ(o.exit_code, 2) << describe(o);
   EXPECT_EQ(o.err,
-            file + ":10:15: error: model 'source': the last training batch of every epoch would "
-                   "hold 1 image (16 train images, batch_size 5) and the model trains a "
-                   "BatchNorm1d, which needs at least 2: set training.drop_last: true, or "
-                   "batch_size 4 or 6\n" +
-                file + ":10:15: error: model 'tuned': the last training batch of every epoch "
-                       "would hold 1 image (16 train images, batch_size 5) and the model trains "
-                       "a BatchNorm1d, which needs at least 2: set training.drop_last: true, or "
-                       "batch_size 4 or 6\n")
+            file +
+                ":10:26: error: model 'source': the last training batch of every epoch would "
+                "hold 1 image (16 train images, batch_size 5) and the model trains a "
+                "BatchNorm1d, which needs at least 2: set training.drop_last: true, or "
+                "batch_size 4 or 6\n" +
+                file +
+                ":10:26: error: model 'tuned': the last training batch of every epoch "
+                "would hold 1 image (16 train images, batch_size 5) and the model trains "
+                "a BatchNorm1d, which needs at least 2: set training.drop_last: true, or "
+                "batch_size 4 or 6\n")
       << describe(o);
   // drop_last is the fix it names.
-  const Outcome fixed = validate(
-      tmp, replaced(yaml, "batch_size: 5", "batch_size: 5, drop_last: true"),
-      {"--plugin-path", fixtures + "/batchnorm_head"});
+  const Outcome fixed =
+      validate(tmp, replaced(yaml, "batch_size: 5", "batch_size: 5, drop_last: true"),
+               {"--plugin-path", fixtures + "/batchnorm_head"});
   EXPECT_EQ(fixed.exit_code, 0) << describe(fixed);
 }
 
@@ -165,12 +168,13 @@ TEST(RunContract, CudaOnALibtorchWithoutCudaIsRefusedBeforeAnythingRuns) {
   expect_refused(validate(tmp, kTwoStages, {"--device", "cuda"}),
                  "runner validate: error: --device cuda: this libtorch build has no CUDA; use "
                  "cpu or auto");
-  const Outcome in_file = validate(
-      tmp, replaced(kTwoStages, "    publish: source_weights", "    publish: source_weights\n"
-                                                               "    device: cuda:1"));
+  const Outcome in_file = validate(tmp, replaced(kTwoStages, "    publish: source_weights",
+                                                 "    publish: source_weights\n"
+                                                 "    device: cuda:1"));
   EXPECT_EQ(in_file.exit_code, 2) << describe(in_file);
-  EXPECT_EQ(in_file.err, file + ":15:13: error: model 'source': device 'cuda:1': this libtorch "
-                                "build has no CUDA; use cpu or auto\n")
+  EXPECT_EQ(in_file.err, file +
+                             ":15:13: error: model 'source': device 'cuda:1': this libtorch "
+                             "build has no CUDA; use cpu or auto\n")
       << describe(in_file);
 }
 
@@ -190,14 +194,16 @@ TEST(RunContract, AnExplicitPluginPathWinsAndSaysWhatItShadows) {
   TempDir tmp;
   const std::string fixtures = TLR_CONTRACT_FIXTURES;
   const std::string library = fixtures + "/shadowing_head/libcontract_shadowing_head.so";
-  const Outcome o = runner({"plugins", "linear", "--plugin-path", fixtures + "/shadowing_head"},
-                           tmp.path());
+  const Outcome o =
+      runner({"plugins", "linear", "--plugin-path", fixtures + "/shadowing_head"}, tmp.path());
   EXPECT_EQ(o.exit_code, 0) << describe(o);
   EXPECT_NE(o.out.find("head linear  (plugin fixture_shadowing_head 0.1.0, " + library + ")"),
             std::string::npos)
       << describe(o);
-  EXPECT_EQ(o.err, std::string(TLR_PLUGIN_DIR) + "/libtlr_head_linear.so: warning: head 'linear' "
-                       "skipped: " + library + " provides it from earlier on the plugin path\n")
+  EXPECT_EQ(o.err, std::string(TLR_PLUGIN_DIR) +
+                       "/libtlr_head_linear.so: warning: head 'linear' "
+                       "skipped: " +
+                       library + " provides it from earlier on the plugin path\n")
       << describe(o);
 }
 
@@ -216,8 +222,8 @@ TEST(RunContract, AMissingPluginFolderIsAWarning) {
 TEST(RunContract, ALibraryCrashingInItsRegisterFunctionIsNamed) {
   TempDir tmp;
   const std::string fixtures = TLR_CONTRACT_FIXTURES;
-  const Outcome o = runner(
-      {"plugins", "--plugin-path", fixtures + "/crashing_register"}, tmp.path());
+  const Outcome o =
+      runner({"plugins", "--plugin-path", fixtures + "/crashing_register"}, tmp.path());
   EXPECT_NE(o.exit_code, 0);
   EXPECT_NE(o.err.find(fixtures +
                        "/crashing_register/libcontract_crashing_register.so: error: crashed in "

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
+#include <unistd.h>
+
+#include <filesystem>
 
 #include "tlr/error.h"
 
@@ -105,8 +108,12 @@ TEST(Loader, MissingFileAndFolderAreProblemsNotCrashes) {
   loader.load_directory("/nonexistent/plugins");
   ASSERT_EQ(loader.problems().size(), 2u);
   EXPECT_EQ(loader.problems()[0].message, "/nonexistent/libx.so: error: no such file");
+  EXPECT_TRUE(loader.problems()[0].refused);
+  // A folder that does not exist refuses nothing: a warning, one vocabulary.
   EXPECT_EQ(loader.problems()[1].message,
-            "/nonexistent/plugins: error: plugin folder does not exist");
+            "/nonexistent/plugins: warning: plugin folder does not exist");
+  EXPECT_FALSE(loader.problems()[1].refused);
+  EXPECT_FALSE(loader.problems()[1].message.find("error") != std::string::npos);
 }
 
 TEST(Loader, DirectoryLoadRefusesBadLibrariesAndKeepsGoodOnes) {
@@ -120,13 +127,48 @@ TEST(Loader, DirectoryLoadRefusesBadLibrariesAndKeepsGoodOnes) {
   EXPECT_EQ(registry.find(Kind::head, "fixture_half"), nullptr);
 }
 
-TEST(Loader, SearchPathIncludesEnvironmentFolders) {
+// TLR_PLUGIN_PATH comes before the runner's own folder (and explicit folders, loaded by the
+// command line before these, before both).
+TEST(Loader, SearchPathPutsTheEnvironmentBeforeTheRunnersFolder) {
   setenv("TLR_PLUGIN_PATH", "/a:/b", 1);
   auto dirs = PluginLoader::default_search_path();
   unsetenv("TLR_PLUGIN_PATH");
   ASSERT_GE(dirs.size(), 3u);
-  EXPECT_EQ(dirs[dirs.size() - 2], "/a");
-  EXPECT_EQ(dirs.back(), "/b");
+  EXPECT_EQ(dirs[0], "/a");
+  EXPECT_EQ(dirs[1], "/b");
+  EXPECT_EQ(dirs[2], (std::filesystem::path(executable_dir()) / ".." / "lib" / "tlr" / "plugins")
+                         .lexically_normal()
+                         .string());
+}
+
+// Two folders holding the same library (a stale copy on TLR_PLUGIN_PATH, say): the folder loaded
+// first wins, and each skipped component is a warning naming both files.
+TEST(Loader, AnEarlierFolderWinsOverALaterOneWithAWarning) {
+  namespace fs = std::filesystem;
+  const fs::path root = fs::temp_directory_path() / ("tlr_loader_" + std::to_string(::getpid()));
+  fs::create_directories(root / "first");
+  fs::create_directories(root / "second");
+  fs::copy_file(fixture("good"), root / "first" / "libfixture_good.so",
+                fs::copy_options::overwrite_existing);
+  fs::copy_file(fixture("good"), root / "second" / "libfixture_good.so",
+                fs::copy_options::overwrite_existing);
+  const std::string first = (root / "first" / "libfixture_good.so").string();
+  const std::string second = (root / "second" / "libfixture_good.so").string();
+  Registry registry;
+  PluginLoader loader(registry);
+  loader.load_directory((root / "first").string());
+  loader.load_directory((root / "second").string());
+  EXPECT_EQ(registry.find(Kind::backbone, "fixture_tiny")->library, first);
+  EXPECT_EQ(registry.find(Kind::head, "fixture_flat")->library, first);
+  ASSERT_EQ(loader.problems().size(), 2u) << loader.problems_text();
+  EXPECT_EQ(loader.problems()[0].message,
+            second + ": warning: backbone 'fixture_tiny' skipped: " + first +
+                " provides it from earlier on the plugin path");
+  EXPECT_EQ(loader.problems()[1].message, second +
+                                              ": warning: head 'fixture_flat' skipped: " + first +
+                                              " provides it from earlier on the plugin path");
+  EXPECT_FALSE(loader.any_refused());
+  fs::remove_all(root);
 }
 
 }  // namespace

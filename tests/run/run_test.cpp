@@ -54,7 +54,9 @@ TEST(ModelFailure, LibtorchErrorsBecomeOneLineNamingTheComponentAndPhase) {
 TEST(ModelFailure, ARealLibtorchShapeErrorIsNamed) {
   torch::nn::Linear linear(4, 2);
   try {
-    in_phase("head 'linear'", "the forward pass", [&] { return linear->forward(torch::zeros({1, 3})); });
+    in_phase("head 'linear'", "the forward pass", [&] {
+      return linear->forward(torch::zeros({1, 3}));
+    });
     FAIL() << "no exception";
   } catch (const Error& e) {
     const std::string what = e.what();

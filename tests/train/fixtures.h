@@ -211,10 +211,6 @@ class FakeCell : public Cell {
     evaluation = tlr::evaluate(model, test, mode_, classes_);
     ++evaluations;
   }
-  void publish_weights(const std::string& name, Backbone& backbone) override {
-    published_name = name;
-    published = &backbone;
-  }
 
   TrainingSettings& settings() { return settings_; }
   const std::shared_ptr<Backbone>& the_backbone() const { return backbone_; }
@@ -228,8 +224,6 @@ class FakeCell : public Cell {
   std::vector<EpochRecord> epochs;
   Evaluation evaluation;
   int evaluations = 0;
-  std::string published_name;
-  Backbone* published = nullptr;
 
  private:
   struct Data {

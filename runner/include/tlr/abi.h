@@ -5,7 +5,8 @@
 // 2: Dataset::image_at_least (a size hint for reduced decoding).
 // 3: Backbone::can_forward_blocks/forward_blocks, BackboneBlocks (run part of a backbone).
 // 4: Cell::device and Cell::probing (the device a cell runs on; the validation probe),
-//    tlr::ParamError (an error located at a parameter's line:column).
+//    tlr::ParamError (an error located at a parameter's line:column); Cell::publish_weights
+//    removed (the model's `publish:` key), Registry::erase.
 #define TLR_ABI_VERSION 4u
 
 #if defined(_WIN32)

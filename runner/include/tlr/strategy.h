@@ -113,8 +113,9 @@ class TLR_API Cell {
   // Test metrics, per-class precision/recall/F1 and the confusion matrix, recorded with the run;
   // also saves the model and its class mapping as the run's artifacts.
   virtual void evaluate(Classifier& model, Batches& test) = 0;
-  // Makes `backbone`'s weights available to later models of the experiment as `name`.
-  virtual void publish_weights(const std::string& name, Backbone& backbone) = 0;
+  // Publishing weights for later models is the plan's job, not a strategy's: a model with
+  // `publish: NAME` has its trained backbone (the one backbone() returned) published by the runner
+  // after run() succeeds.
 };
 
 class TLR_API Strategy {

@@ -9,6 +9,7 @@
 #include "core/config/document.h"
 #include "core/config/plan.h"
 #include "core/run/data_source.h"
+#include "core/run/results_layout.h"
 #include "engine/data/image_batches.h"
 #include "tlr/names.h"
 
@@ -69,8 +70,8 @@ int preview_augment_command(const std::vector<std::string>& args) {
   try {
     Context context;
     context.experiment_dir = std::filesystem::path(file).parent_path().string();
-    const std::filesystem::path results = vm["results"].as<std::string>();
-    context.cache_dir = (results / "cache").string();
+    const ResultsLayout layout(vm["results"].as<std::string>());
+    context.cache_dir = layout.cache_dir();
     DataSource data(registry, context);
     const PreparedData& prepared = data.prepare(model->json["data"]);
     const InputSpec input = InputSpec::from_params(
@@ -82,10 +83,9 @@ int preview_augment_command(const std::vector<std::string>& args) {
           spec["plugin"].get<std::string>(),
           Params::from_json(spec.value("params", nlohmann::json::object()).dump()), context);
     }
-    const std::string out =
-        vm.count("out")
-            ? vm["out"].as<std::string>()
-            : (results / checked.plan.experiment / model->name / "augment_preview.png").string();
+    const std::string out = vm.count("out")
+                                ? vm["out"].as<std::string>()
+                                : layout.augment_preview(checked.plan.experiment, model->name);
     const std::filesystem::path folder = std::filesystem::path(out).parent_path();
     if (!folder.empty()) std::filesystem::create_directories(folder);
     write_augment_preview(*prepared.dataset, prepared.split.train, input, augmenter.get(),

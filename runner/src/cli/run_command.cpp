@@ -4,10 +4,10 @@
 #include <algorithm>
 #include <csignal>
 #include <filesystem>
-#include <regex>
 #include <iostream>
-#include <optional>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <regex>
 
 #include "cli/commands.h"
 #include "cli/common.h"
@@ -178,9 +178,9 @@ int validate_command(const std::vector<std::string>& args) {
   options.add_options()("help,h", "describe this command")(
       "file", po::value<std::string>()->required(), "the experiment file")(
       "set", po::value<std::vector<std::string>>()->composing(),
-      "PATH=VALUE override (repeatable)")(
-      "plugin-path", po::value<std::vector<std::string>>()->composing(),
-      "also load the plugins of this folder (repeatable)")(
+      "PATH=VALUE override (repeatable)")("plugin-path",
+                                          po::value<std::vector<std::string>>()->composing(),
+                                          "also load the plugins of this folder (repeatable)")(
       "device", po::value<std::string>()->default_value(""),
       "cpu, cuda, cuda:N or auto: check the models on this device");
   po::positional_options_description positional;

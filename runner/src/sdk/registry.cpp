@@ -1,7 +1,6 @@
 #include "tlr/registry.h"
 
 #include <algorithm>
-
 #include <variant>
 
 #include "tlr/error.h"

@@ -1,5 +1,7 @@
 #include "core/plugins/loader.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <array>
 #include <boost/dll/runtime_symbol_info.hpp>
@@ -10,7 +12,6 @@
 #include <filesystem>
 #include <memory>
 #include <sstream>
-#include <unistd.h>
 
 #include "tlr/error.h"
 #include "tlr/plugin.h"
@@ -203,8 +204,9 @@ bool PluginLoader::load_file(const std::string& given) {
   }
   for (const auto& [kind, name] : shadowed) {
     scratch.erase(kind, name);
-    warn(path, std::string(kind_name(kind)) + " '" + name + "' skipped: " +
-                   registry_.find(kind, name)->library + " provides it from earlier on the "
+    warn(path, std::string(kind_name(kind)) + " '" + name +
+                   "' skipped: " + registry_.find(kind, name)->library +
+                   " provides it from earlier on the "
                    "plugin path");
   }
   try {

@@ -23,8 +23,8 @@
 namespace tlr {
 
 struct PluginProblem {
-  std::string library;  // the file, or the folder
-  std::string reason;   // "plugin ABI version 2, runner supports 4; rebuild it against this SDK"
+  std::string library;   // the file, or the folder
+  std::string reason;    // "plugin ABI version 2, runner supports 4; rebuild it against this SDK"
   bool refused = false;  // a library was not loaded (else: a folder missing, a component skipped)
   std::string message;   // the whole line: "<library>: error: <reason>" for a refusal, else
                          // "<library>: warning: <reason>"
@@ -67,8 +67,8 @@ class PluginLoader {
   Registry& registry_;
   std::vector<PluginProblem> problems_;
   std::vector<LoadedPlugin> loaded_;
-  std::vector<std::string> seen_;            // canonical paths already loaded
-  std::map<std::string, int> level_of_;      // library -> precedence level (0 first)
+  std::vector<std::string> seen_;        // canonical paths already loaded
+  std::map<std::string, int> level_of_;  // library -> precedence level (0 first)
   int level_ = 0;
   bool any_directory_ = false;
 };

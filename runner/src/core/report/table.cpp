@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "core/report/report.h"
+#include "core/run/results_layout.h"
 #include "tlr/error.h"
 
 namespace tlr {
@@ -179,7 +180,9 @@ std::string render_report(const ReportOptions& options) {
   text += format_summaries(rows, options.format);
   if (!options.html_dir.empty()) {
     const std::string path =
-        (std::filesystem::path(options.html_dir) / experiment / "report.html").string();
+        (std::filesystem::path(ResultsLayout(options.html_dir).experiment_dir(experiment)) /
+         "report.html")
+            .string();
     write_html_report(store, experiment, path);
     if (options.format == "table") text += "\nreport: " + path + "\n";
   }

@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include <optional>
+#include <regex>
 
 #include "core/run/model_failure.h"
 #include "core/run/run_cell.h"
@@ -114,8 +115,7 @@ class ProbeCell : public Cell {
     }
     auto shape = input_shape();
     shape.insert(shape.begin(), kProbeBatch);
-    return std::make_shared<OneBatch>(torch::zeros(shape, torch::TensorOptions(device_)),
-                                      labels());
+    return std::make_shared<OneBatch>(torch::zeros(shape, torch::TensorOptions(device_)), labels());
   }
 
   std::shared_ptr<Batches> features(Split split, Backbone& backbone) override {
@@ -182,8 +182,6 @@ class ProbeCell : public Cell {
     });
   }
 
-  void publish_weights(const std::string&, Backbone&) override {}
-
   const std::string& pointer() const { return pointer_; }
 
  private:
@@ -223,6 +221,14 @@ class KeepGlobalRng {
   at::Tensor state_;
 };
 
+// A plugin's own "<name>: error: <problem>" reads "<name>: <problem>" inside a diagnostic, which
+// already says error once.
+std::string without_inner_severity(const std::string& message) {
+  static const std::regex inner("^([A-Za-z0-9_.]+): error: (.*)$");
+  std::smatch match;
+  return std::regex_match(message, match, inner) ? match[1].str() + ": " + match[2].str() : message;
+}
+
 void probe_model(const config::ResolvedModel& model, const Registry& registry,
                  const Context& context, const std::string& device_override,
                  std::vector<config::Diagnostic>* out) {
@@ -247,10 +253,11 @@ void probe_model(const config::ResolvedModel& model, const Registry& registry,
     auto plugin = registry.make_strategy(strategy, params_of(model.json["strategy"]), context);
     in_phase("strategy '" + strategy + "'", "its run", [&] { plugin->run(*cell); });
   } catch (const ParamError& e) {
-    out->push_back(
-        config::diagnostic_at(model, "/strategy/params/" + e.param(), who + e.what()));
+    out->push_back(config::diagnostic_at(model, "/strategy/params/" + e.param(),
+                                         who + without_inner_severity(first_line(e.what()))));
   } catch (const std::exception& e) {
-    out->push_back(config::diagnostic_at(model, cell->pointer(), who + first_line(e.what())));
+    out->push_back(config::diagnostic_at(model, cell->pointer(),
+                                         who + without_inner_severity(first_line(e.what()))));
   }
 }
 

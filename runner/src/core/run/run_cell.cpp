@@ -7,6 +7,7 @@
 
 #include "core/run/experiment_run.h"
 #include "core/run/model_failure.h"
+#include "engine/data/feature_extraction.h"
 #include "engine/data/tensor_batches.h"
 #include "engine/train/evaluation.h"
 #include "engine/train/model_export.h"
@@ -14,8 +15,8 @@
 #include "engine/train/progress.h"
 #include "engine/train/trainer.h"
 #include "engine/util/sha256.h"
-#include "tlr/error.h"
 #include "engine/weights/state_dict.h"
+#include "tlr/error.h"
 
 namespace tlr {
 
@@ -140,8 +141,8 @@ std::shared_ptr<Batches> RunCell::features(Split split, Backbone& backbone) {
   const json& spec = model_.json["backbone"];
   auto decoded = services_.data.images(data_, split, input_, services_.workers, on_bad_image_);
   const std::string key =
-      hash_text(image_key(*decoded, input_) + "|" + plugin_of(spec) + "|" +
-                params_of(spec).json() + "|" + weights_id_ + "|" + backbone.blocks().back());
+      hash_text(image_key(*decoded, input_) + "|" + plugin_of(spec) + "|" + params_of(spec).json() +
+                "|" + weights_id_ + "|" + backbone.blocks().back());
   FeatureSet set = services_.features.get(key, [&] {
     BatchRequest request;
     request.split = split;
@@ -150,22 +151,12 @@ std::shared_ptr<Batches> RunCell::features(Split split, Backbone& backbone) {
     request.on_bad_image = on_bad_image_;
     auto batches = services_.data.batches(data_, input_, request);
     return in_phase(component("backbone"), "feature extraction", [&] {
-      torch::NoGradGuard no_grad;
-      const bool was_training = backbone.is_training();
-      backbone.eval();
-      std::vector<torch::Tensor> outputs, labels;
-      batches->start_epoch(0);
-      torch::Tensor x, y;
-      while (batches->next(x, y)) {
+      return extract_features(backbone, *batches, device_, split_name(split), [] {
         if (interrupt_requested()) throw Interrupted();
-        outputs.push_back(backbone.forward(x.to(device_)).to(torch::kCPU));
-        labels.push_back(y);
-      }
-      backbone.train(was_training);
-      if (outputs.empty()) throw Error(std::string("the ") + split_name(split) + " split is empty");
-      return FeatureSet{torch::cat(outputs), torch::cat(labels), false};
+      });
     });
   });
+  if (!set.cache_problem.empty()) std::cerr << set.cache_problem << "\n";
   if (!services_.options.quiet) {
     std::cerr << model_.name << ": " << split_name(split) << " features "
               << (set.from_cache ? "read from cache" : "computed and cached") << " ("
@@ -246,20 +237,6 @@ void RunCell::evaluate(Classifier& model, Batches& test) {
   ExportedModel exported = export_model(model, dir, description);
   services_.store.record_artifact(run_id_, "model", exported.weights);
   services_.store.record_artifact(run_id_, "model_description", exported.description);
-}
-
-void RunCell::publish_weights(const std::string& name, Backbone& backbone) {
-  // Kept for strategies built against the previous contract: the plan decides what a model
-  // publishes (its `publish:` key), so a name other than that one is refused.
-  if (name != model_.publishes) {
-    throw Error("strategy publishes weights '" + name + "', but the model " +
-                (model_.publishes.empty() ? std::string("has no `publish:` key")
-                                          : "publishes '" + model_.publishes + "'"));
-  }
-  if (&backbone != backbone_.get()) {
-    throw Error("strategy publishes a backbone the cell did not build");
-  }
-  publish_if_asked();
 }
 
 void RunCell::publish_if_asked() {

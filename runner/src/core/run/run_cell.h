@@ -16,10 +16,10 @@
 
 #include "core/config/plan.h"
 #include "core/run/data_source.h"
-#include "engine/data/feature_cache.h"
 #include "core/run/results_layout.h"
 #include "core/run/run_options.h"
 #include "core/store/store.h"
+#include "engine/data/feature_cache.h"
 #include "engine/data/input_spec.h"
 #include "engine/train/output_mode.h"
 #include "engine/train/settings.h"
@@ -68,7 +68,6 @@ class RunCell : public Cell {
   FitResult fit(Classifier& model, const std::vector<ParamGroup>& groups, Batches& train,
                 Batches& val, const FitOverrides& overrides) override;
   void evaluate(Classifier& model, Batches& test) override;
-  void publish_weights(const std::string& name, Backbone& backbone) override;
 
   // After a successful Strategy::run(): saves the trained backbone's weights when the model
   // says `publish: NAME` and makes them available to later models. Throws when the strategy

@@ -517,8 +517,8 @@ std::vector<PluginUse> Store::plugins(std::int64_t run_id) const {
   query.bind(1, run_id);
   std::vector<PluginUse> rows;
   while (query.step()) {
-    rows.push_back({query.text(0), query.text(1), query.text(2), query.text(3), query.text(4),
-                    query.text(5)});
+    rows.push_back(
+        {query.text(0), query.text(1), query.text(2), query.text(3), query.text(4), query.text(5)});
   }
   return rows;
 }

@@ -49,16 +49,17 @@ struct RunStart {
   std::string config_json;  // the resolved model as JSON; must be valid JSON
   std::string config_hash;  // sha256 of its canonical JSON
   std::int64_t seed = 0;
-  int threads = 0;            // torch intra-op threads the run uses
-  std::string versions_json;  // empty: build_versions_json()
-  std::string device = "cpu";  // torch::Device::str() of the device the run uses
+  int threads = 0;                 // torch intra-op threads the run uses
+  std::string versions_json;       // empty: build_versions_json()
+  std::string device = "cpu";      // torch::Device::str() of the device the run uses
   std::vector<PluginUse> plugins;  // recorded with the run, in the same transaction
 };
 
-// One epoch of one training phase. Optional values are NULL in the database (not measured, e.g.
-// no validation split in a pretraining phase).
+// One epoch of one training phase. Optional values are NULL in the database (a value the trainer
+// did not measure).
 struct EpochRow {
-  std::string phase;  // e.g. "train", "frozen", "fine_tune"; epochs count from 1 per phase
+  std::string phase;  // "train" (one phase), or the strategy's phase names: fine_tune's "warmup"
+                      // then "fine-tune"; epochs count from 1 per phase
   int epoch = 0;
   std::optional<double> train_loss, train_acc, val_loss, val_acc;
   std::optional<double> lr, seconds, images_per_second;
