@@ -22,11 +22,9 @@
 #include <string>
 #include <utility>
 
-#include "tlr/abi.h"
-
 namespace tlr {
 
-struct TLR_API FeatureSet {
+struct FeatureSet {
   FeatureSet() = default;
   FeatureSet(torch::Tensor features, torch::Tensor labels, bool from_cache = false)
       : features(std::move(features)), labels(std::move(labels)), from_cache(from_cache) {}
@@ -39,7 +37,7 @@ struct TLR_API FeatureSet {
   std::string cache_problem;
 };
 
-class TLR_API FeatureCache {
+class FeatureCache {
  public:
   explicit FeatureCache(std::string dir) : dir_(std::move(dir)) {}
   // The stored set for `key` (a file name stem, e.g. a hex digest) with from_cache set, or

@@ -18,14 +18,13 @@
 
 #include "engine/data/input_spec.h"
 #include "engine/data/split_images.h"
-#include "tlr/abi.h"
 #include "tlr/augmenter.h"
 #include "tlr/dataset.h"
 #include "tlr/strategy.h"
 
 namespace tlr {
 
-struct TLR_API BatchOptions {
+struct BatchOptions {
   std::size_t batch_size = 32;
   bool shuffle = false;    // a new order every epoch (training)
   std::uint64_t seed = 0;  // order and augmentation
@@ -48,7 +47,7 @@ struct TLR_API BatchOptions {
 // without steps_per_epoch, p = epoch); the sample at position k of an epoch's stream is augmented
 // with std::mt19937_64(sample_seed(seed, epoch, k)); both in engine/util/pinned_random.h. Neither
 // depends on the thread count, so a run replays exactly with any number of workers.
-class TLR_API ImageBatches : public Batches {
+class ImageBatches : public Batches {
  public:
   // `indices` index `dataset`; `label_map` maps a dataset label to the batch label (the split
   // plan's label_of_dataset; empty: identity); an index whose label maps to -1 is an error.
@@ -114,9 +113,8 @@ class TLR_API ImageBatches : public Batches {
 // column 0 the original, columns 1..cols-1 augmented with std::mt19937_64(sample_seed(seed,
 // column - 1, row)), 2-pixel gaps. For `runner preview-augment`. Throws tlr::DataError for an
 // unreadable image and tlr::Error("<png_path>: error: ...") when the file cannot be written.
-TLR_API void write_augment_preview(const Dataset& dataset, const std::vector<std::size_t>& indices,
-                                   const InputSpec& input, const Augmenter* augmenter,
-                                   std::uint64_t seed, int rows, int cols,
-                                   const std::string& png_path);
+void write_augment_preview(const Dataset& dataset, const std::vector<std::size_t>& indices,
+                           const InputSpec& input, const Augmenter* augmenter, std::uint64_t seed,
+                           int rows, int cols, const std::string& png_path);
 
 }  // namespace tlr

@@ -3,13 +3,12 @@
 
 #include <vector>
 
-#include "tlr/abi.h"
 #include "tlr/params.h"
 
 namespace tlr {
 
 // How a decoded image becomes height × width.
-struct TLR_API ImageFit {
+struct ImageFit {
   enum class Mode {
     stretch,      // the whole image resized to the size (Keras' target_size)
     center_crop,  // scaled to cover the size / crop_fraction, then the centre cut out:
@@ -21,7 +20,7 @@ struct TLR_API ImageFit {
 
 // Images are resized to height × width with `channels` channels (1: grayscale, 3: RGB), then each
 // pixel value v (0..255) becomes (v * scale - mean[c]) / std[c].
-struct TLR_API InputSpec {
+struct InputSpec {
   int channels = 3;
   int height = 0;
   int width = 0;

@@ -37,14 +37,13 @@
 #include <string>
 #include <vector>
 
-#include "tlr/abi.h"
 #include "tlr/dataset.h"
 #include "tlr/params.h"
 
 namespace tlr {
 
 // The samples of one experiment's data, after the split step.
-struct TLR_API SplitPlan {
+struct SplitPlan {
   std::vector<std::string> classes;           // the classes kept, in label order
   std::vector<int> label_of_dataset;          // dataset label -> new label, -1 for a class left out
   std::vector<std::size_t> train, val, test;  // indices into the Dataset
@@ -56,6 +55,6 @@ struct TLR_API SplitPlan {
 // a did-you-mean), an empty class, a class missing from a subset, per-class counts larger than a
 // class (`class 'Shirt' has 6000 images, per_class asks 1500+500+5000`), or fractions summing
 // to more than 1.
-TLR_API SplitPlan make_split(const Dataset& dataset, const Params& split);
+SplitPlan make_split(const Dataset& dataset, const Params& split);
 
 }  // namespace tlr

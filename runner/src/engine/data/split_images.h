@@ -10,7 +10,6 @@
 #include <vector>
 
 #include "engine/data/input_spec.h"
-#include "tlr/abi.h"
 #include "tlr/dataset.h"
 
 namespace tlr {
@@ -21,24 +20,24 @@ enum class OnBadImage { skip, fail };
 // area average (each output pixel the mean of the input it covers, as cv::INTER_AREA) when both
 // sides shrink, bilinear (cv::INTER_LINEAR) otherwise. The area average is separable and several
 // times faster than cv::resize's INTER_AREA for non-integer factors.
-TLR_API void resize_to_input(const cv::Mat& src, cv::Mat& dst, int height, int width);
+void resize_to_input(const cv::Mat& src, cv::Mat& dst, int height, int width);
 // The part of a cols × rows image that `fit` maps onto height × width: all of it for a stretch;
 // for a centre crop, the centred height:width rectangle that becomes the output once the image is
 // scaled to cover width / crop_fraction × height / crop_fraction (for a square output, the image
 // whose shorter side is size / crop_fraction: torchvision's Resize + CenterCrop, up to rounding).
-TLR_API cv::Rect fit_region(int cols, int rows, int height, int width, const ImageFit& fit);
+cv::Rect fit_region(int cols, int rows, int height, int width, const ImageFit& fit);
 // "skip" or "fail"; throws tlr::Error("data.on_bad_image: error: ...") otherwise.
-TLR_API OnBadImage on_bad_image_from(const std::string& name);
+OnBadImage on_bad_image_from(const std::string& name);
 
 // An image the loader could not use.
-struct TLR_API BadImage {
+struct BadImage {
   std::size_t index = 0;  // into the Dataset
   std::string id;         // Dataset::id
   std::string path;       // DataError::path, or the id when the dataset threw something else
   std::string message;    // one line, "<path>: error: <problem>"
 };
 
-struct TLR_API SplitImagesOptions {
+struct SplitImagesOptions {
   // Folder of the content-addressed cache (results/cache); the file is
   // <cache_dir>/images/<key>.bin. Empty: memory only.
   std::string cache_dir;
@@ -47,7 +46,7 @@ struct TLR_API SplitImagesOptions {
   ImageFit fit;  // stretch the whole image, or scale and cut out the centre
 };
 
-class TLR_API SplitImages {
+class SplitImages {
  public:
   // Decodes dataset images `indices` (in that order) with Dataset::image_at_least(i, width ×
   // height, or width × height / crop_fraction for a centre crop), converts them to `channels` (1:

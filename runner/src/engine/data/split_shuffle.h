@@ -6,8 +6,6 @@
 #include <cstdint>
 #include <string>
 
-#include "tlr/abi.h"
-
 namespace tlr {
 
 // The seed of the std::mt19937_64 that shuffles the pool `pool` ("" for a dataset without subsets,
@@ -15,7 +13,7 @@ namespace tlr {
 // splitmix64(seed XOR splitmix64(fnv1a64(class_name + '\0' + pool))), SplitMix64's output (the
 // finaliser of the state plus the golden gamma) applied twice. A class's draw depends on the seed,
 // its name and its pool only, not on which other classes are kept or their order.
-TLR_API std::uint64_t stream_seed(std::uint64_t seed, const std::string& class_name,
-                                  const std::string& pool);
+std::uint64_t stream_seed(std::uint64_t seed, const std::string& class_name,
+                          const std::string& pool);
 
 }  // namespace tlr

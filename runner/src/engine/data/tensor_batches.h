@@ -19,12 +19,11 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "tlr/abi.h"
 #include "tlr/strategy.h"
 
 namespace tlr {
 
-class TLR_API TensorBatches : public Batches {
+class TensorBatches : public Batches {
  public:
   // inputs: N × … (at least one dimension), labels: N int64 (N may be 0); batch_size >= 1.
   // Throws tlr::Error otherwise. Ready for epoch 0 (start_epoch(0) is implied).

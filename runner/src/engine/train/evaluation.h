@@ -6,7 +6,6 @@
 #include <vector>
 
 #include "engine/train/output_mode.h"
-#include "tlr/abi.h"
 #include "tlr/strategy.h"
 
 namespace tlr {
@@ -18,7 +17,7 @@ struct ClassMetrics {
   std::int64_t support = 0;  // true samples of the class
 };
 
-struct TLR_API Evaluation {
+struct Evaluation {
   std::int64_t samples = 0;
   double loss = 0;
   double accuracy = 0;
@@ -37,13 +36,13 @@ struct TLR_API Evaluation {
 
 // Runs `model` in inference mode over every batch of `test` (start_epoch(0)).
 // The model and each batch run on `device`; the counts come back to the CPU.
-TLR_API Evaluation evaluate(Classifier& model, Batches& test, OutputMode mode, int classes,
-                            torch::Device device = torch::kCPU);
+Evaluation evaluate(Classifier& model, Batches& test, OutputMode mode, int classes,
+                    torch::Device device = torch::kCPU);
 
 // Metrics of given predictions; a ratio with a zero denominator is 0 (sklearn's zero_division=0).
 // `loss` is copied into the result. Throws tlr::Error for a label outside [0, classes).
-TLR_API Evaluation score_predictions(const std::vector<std::int64_t>& labels,
-                                     const std::vector<std::int64_t>& predicted, int classes,
-                                     double loss = 0);
+Evaluation score_predictions(const std::vector<std::int64_t>& labels,
+                             const std::vector<std::int64_t>& predicted, int classes,
+                             double loss = 0);
 
 }  // namespace tlr

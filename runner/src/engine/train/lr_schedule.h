@@ -4,11 +4,10 @@
 #include <vector>
 
 #include "engine/train/settings.h"
-#include "tlr/abi.h"
 
 namespace tlr {
 
-class TLR_API LrSchedule {
+class LrSchedule {
  public:
   // `base` holds each group's starting learning rate; `epochs` is the length of the fit (cosine).
   LrSchedule(const ScheduleSettings& settings, std::vector<double> base, int epochs);

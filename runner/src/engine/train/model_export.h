@@ -8,7 +8,6 @@
 #include <vector>
 
 #include "engine/train/output_mode.h"
-#include "tlr/abi.h"
 #include "tlr/strategy.h"
 
 namespace tlr {
@@ -29,7 +28,7 @@ struct ExportedModel {
 // Writes <dir>/model.pt and <dir>/model.json (creating dir). model.json holds the description,
 // the parameter counts and every tensor's name and shape. Throws tlr::Error when a file cannot be
 // written.
-TLR_API ExportedModel export_model(Classifier& model, const std::string& dir,
-                                   const ModelDescription& description);
+ExportedModel export_model(Classifier& model, const std::string& dir,
+                           const ModelDescription& description);
 
 }  // namespace tlr

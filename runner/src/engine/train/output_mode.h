@@ -8,8 +8,6 @@
 #include <cstdint>
 #include <string>
 
-#include "tlr/abi.h"
-
 namespace tlr {
 
 enum class OutputMode {
@@ -17,21 +15,21 @@ enum class OutputMode {
   softmax,  // one logit per class, cross-entropy, predicted argmax
 };
 
-TLR_API const char* output_mode_name(OutputMode mode);  // "sigmoid" | "softmax"
+const char* output_mode_name(OutputMode mode);  // "sigmoid" | "softmax"
 
 // `requested` is the YAML's `output`: "auto" (2 classes: sigmoid, more: softmax), "sigmoid" or
 // "softmax". Throws tlr::Error for sigmoid with more than 2 classes, fewer than 2 classes, or an
 // unknown value.
-TLR_API OutputMode output_mode_for(int classes, const std::string& requested);
+OutputMode output_mode_for(int classes, const std::string& requested);
 
 // Logits the head must produce: 1 for sigmoid, `classes` for softmax.
-TLR_API std::int64_t output_units(OutputMode mode, int classes);
+std::int64_t output_units(OutputMode mode, int classes);
 
 // Mean loss of a batch. logits: N×units; labels: N int64 class indices. Throws tlr::Error when
 // the logits do not have the mode's shape (a head built for another class count).
-TLR_API torch::Tensor output_loss(OutputMode mode, const torch::Tensor& logits,
-                                  const torch::Tensor& labels);
+torch::Tensor output_loss(OutputMode mode, const torch::Tensor& logits,
+                          const torch::Tensor& labels);
 // Predicted class indices (N, int64).
-TLR_API torch::Tensor output_predictions(OutputMode mode, const torch::Tensor& logits);
+torch::Tensor output_predictions(OutputMode mode, const torch::Tensor& logits);
 
 }  // namespace tlr

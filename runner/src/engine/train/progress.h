@@ -7,16 +7,15 @@
 #include <string>
 
 #include "engine/train/trainer.h"
-#include "tlr/abi.h"
 
 namespace tlr {
 
 enum class ProgressStyle { bar, lines, quiet };
 
 // bar when stderr is a terminal, lines otherwise, quiet when `quiet`.
-TLR_API ProgressStyle progress_style_for_stderr(bool quiet);
+ProgressStyle progress_style_for_stderr(bool quiet);
 
-class TLR_API ProgressPrinter {
+class ProgressPrinter {
  public:
   // `label` (e.g. the model name) starts every line.
   ProgressPrinter(std::ostream& out, ProgressStyle style, std::string label);

@@ -5,7 +5,6 @@
 #include <string>
 #include <vector>
 
-#include "tlr/abi.h"
 #include "tlr/params.h"
 
 namespace tlr {
@@ -38,7 +37,7 @@ struct EarlyStoppingSettings {
   std::string monitor = "val_loss";  // val_loss | val_acc
 };
 
-struct TLR_API TrainingSettings {
+struct TrainingSettings {
   std::int64_t batch_size = 30;
   int epochs = 30;
   int steps_per_epoch = 0;  // 0: one pass over the train split per epoch

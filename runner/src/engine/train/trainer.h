@@ -13,7 +13,6 @@
 
 #include "engine/train/output_mode.h"
 #include "engine/train/settings.h"
-#include "tlr/abi.h"
 #include "tlr/strategy.h"
 
 namespace tlr {
@@ -53,16 +52,16 @@ struct TrainerCallbacks {
 // An optimizer with one parameter group per ParamGroup (only tensors with requires_grad, empty
 // groups skipped), each with its own learning rate. Throws tlr::Error when nothing trains.
 // `kept` receives the indices of the groups that made it into the optimizer.
-TLR_API std::unique_ptr<torch::optim::Optimizer> make_optimizer(
-    const OptimizerSettings& settings, const std::vector<ParamGroup>& groups,
-    std::vector<std::size_t>* kept = nullptr);
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(const OptimizerSettings& settings,
+                                                        const std::vector<ParamGroup>& groups,
+                                                        std::vector<std::size_t>* kept = nullptr);
 
 // Throws tlr::Error naming the fixes (training.drop_last, nearby batch sizes) when the last
 // training batch of an epoch over `samples` images would hold one image and `model`, put in
 // training mode, trains a BatchNorm1d (it cannot normalise one sample). Trainer::fit calls it.
 void check_last_batch(Classifier& model, const TrainingSettings& settings, std::size_t samples);
 
-class TLR_API Trainer {
+class Trainer {
  public:
   // `threads` > 0 sets torch's intra-op thread count for the fit; 0 leaves it alone.
   Trainer(TrainingSettings settings, OutputMode mode, int threads = 0,

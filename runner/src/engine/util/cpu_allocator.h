@@ -15,8 +15,6 @@
 
 #include <cstddef>
 
-#include "tlr/abi.h"
-
 namespace tlr {
 
 struct CpuCacheStats {
@@ -31,11 +29,11 @@ inline constexpr std::size_t kDefaultCacheLimit = ~std::size_t{0};  // a quarter
 
 // Installs the allocator; a later call only changes the limit. `cache_limit_bytes`: freed large
 // blocks are kept while the cached total stays under it; beyond, they go back to the OS.
-TLR_API void use_caching_cpu_allocator(std::size_t cache_limit_bytes = kDefaultCacheLimit);
+void use_caching_cpu_allocator(std::size_t cache_limit_bytes = kDefaultCacheLimit);
 
 // Returns every cached (free) block to the OS; blocks in use are untouched.
-TLR_API void release_cached_cpu_memory();
+void release_cached_cpu_memory();
 
-TLR_API CpuCacheStats cpu_cache_stats();
+CpuCacheStats cpu_cache_stats();
 
 }  // namespace tlr

@@ -17,8 +17,6 @@
 #include <utility>
 #include <vector>
 
-#include "tlr/abi.h"
-
 namespace tlr {
 
 // ---- Mixing -------------------------------------------------------------------------------------
@@ -30,19 +28,19 @@ inline constexpr std::uint64_t kGoldenGamma = 0x9e3779b97f4a7c15ULL;
 // generators", 2014; Stafford's variant 13): x ^= x >> 30; x *= 0xbf58476d1ce4e5b9; x ^= x >> 27;
 // x *= 0x94d049bb133111eb; x ^= x >> 31. A bijection of 64 bits in which every input bit flips
 // about half of the output bits; mix64(0) = 0.
-TLR_API std::uint64_t mix64(std::uint64_t x);
+std::uint64_t mix64(std::uint64_t x);
 
 // The output of SplitMix64 in state `state`: mix64(state + kGoldenGamma). splitmix64(0) is
 // 0xe220a8397b1dcdaf, the reference generator's first output from seed 0.
-TLR_API std::uint64_t splitmix64(std::uint64_t state);
+std::uint64_t splitmix64(std::uint64_t state);
 
 // 64-bit FNV-1a of the bytes of `text` (offset basis 0xcbf29ce484222325, prime 0x100000001b3).
-TLR_API std::uint64_t fnv1a64(const std::string& text);
+std::uint64_t fnv1a64(const std::string& text);
 
 // ---- Seed derivation ----------------------------------------------------------------------------
 
 // Folds `value` into `state`: mix64(state ^ splitmix64(value)).
-TLR_API std::uint64_t combine_seed(std::uint64_t state, std::uint64_t value);
+std::uint64_t combine_seed(std::uint64_t state, std::uint64_t value);
 
 // The independent streams drawn from one run seed; the values are part of the pinned outputs.
 enum class Stream : std::uint64_t {
@@ -52,26 +50,26 @@ enum class Stream : std::uint64_t {
 
 // The seed of `stream` in `epoch` (a pass number for orders): combine(combine(seed, stream),
 // epoch), the epoch as its two's-complement 64 bits. Depends on these three values only.
-TLR_API std::uint64_t derive_seed(std::uint64_t seed, Stream stream, std::int64_t epoch);
+std::uint64_t derive_seed(std::uint64_t seed, Stream stream, std::int64_t epoch);
 
 // The seed of the augmentation of the sample at `position` of epoch `epoch`'s stream:
 // combine(derive_seed(seed, Stream::augment, epoch), position). An augmenter gets a
 // std::mt19937_64 seeded with it.
-TLR_API std::uint64_t sample_seed(std::uint64_t seed, std::int64_t epoch, std::uint64_t position);
+std::uint64_t sample_seed(std::uint64_t seed, std::int64_t epoch, std::uint64_t position);
 
 // ---- Draws from std::mt19937_64 -----------------------------------------------------------------
 
 // A double in [0, 1) from the top 53 bits of one output: (rng() >> 11) · 2^-53. The augmenters'
 // uniform01 is the same expression.
-TLR_API double uniform01(std::mt19937_64& rng);
+double uniform01(std::mt19937_64& rng);
 
 // An integer in [0, bound), bound >= 1, exactly uniform: outputs below 2^64 mod bound are rejected
 // and drawn again, the accepted one is reduced modulo bound.
-TLR_API std::uint64_t uniform_below(std::mt19937_64& rng, std::uint64_t bound);
+std::uint64_t uniform_below(std::mt19937_64& rng, std::uint64_t bound);
 
 // An integer in [0, bound), bound >= 1, from exactly one output: floor(uniform01(rng) · bound),
 // at most bound - 1. Its bias (below bound / 2^53) is immaterial for sample counts.
-TLR_API std::uint64_t scaled_below(std::mt19937_64& rng, std::uint64_t bound);
+std::uint64_t scaled_below(std::mt19937_64& rng, std::uint64_t bound);
 
 // How fisher_yates picks the element to swap. Both rules are in use because each one already
 // decides recorded outputs: `exact` (uniform_below) the split step's membership, `scaled`
@@ -79,7 +77,7 @@ TLR_API std::uint64_t scaled_below(std::mt19937_64& rng, std::uint64_t bound);
 enum class IndexDraw { exact, scaled };
 
 // One index in [0, bound) by `draw`.
-TLR_API std::uint64_t draw_index(std::mt19937_64& rng, std::uint64_t bound, IndexDraw draw);
+std::uint64_t draw_index(std::mt19937_64& rng, std::uint64_t bound, IndexDraw draw);
 
 // ---- Shuffles -----------------------------------------------------------------------------------
 
@@ -96,7 +94,6 @@ void fisher_yates(std::vector<T>& items, std::mt19937_64& rng, IndexDraw draw) {
 // The order of n samples (0 .. n-1 permuted) in pass `pass`: fisher_yates(..., scaled) with
 // std::mt19937_64(derive_seed(seed, Stream::shuffle, pass)). ImageBatches and TensorBatches
 // take their shuffled epochs from it. Throws tlr::Error when n does not fit 32 bits.
-TLR_API std::vector<std::uint32_t> shuffled_order(std::size_t n, std::uint64_t seed,
-                                                  std::int64_t pass);
+std::vector<std::uint32_t> shuffled_order(std::size_t n, std::uint64_t seed, std::int64_t pass);
 
 }  // namespace tlr

@@ -7,13 +7,11 @@
 #include <cstdint>
 #include <string>
 
-#include "tlr/abi.h"
-
 namespace tlr {
 
 // Incremental hasher for data that arrives in pieces (a file read in chunks, a cache key built
 // from several fields). After hex_digest() the hasher is spent: call reset() to reuse it.
-class TLR_API Sha256 {
+class Sha256 {
  public:
   Sha256();
   void reset();
@@ -32,10 +30,10 @@ class TLR_API Sha256 {
 };
 
 // The digest of `size` bytes at `data`.
-TLR_API std::string sha256_hex(const void* data, std::size_t size);
+std::string sha256_hex(const void* data, std::size_t size);
 
 // The digest of a file's contents. Throws tlr::Error("<path>: error: cannot read file") when the
 // file cannot be opened or read.
-TLR_API std::string sha256_file(const std::string& path);
+std::string sha256_file(const std::string& path);
 
 }  // namespace tlr
