@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "support/plugin_params.h"
@@ -78,6 +79,21 @@ TEST_F(StrategyTest, EveryStrategyDescribesItsParameters) {
     }
     EXPECT_FALSE(info->summary.empty()) << name;
   }
+}
+
+TEST_F(StrategyTest, SharedParametersReadTheSameInEveryStrategy) {
+  auto property = [](const std::string& strategy, const std::string& key) {
+    const ComponentInfo* info = registry_with(strategy).find(Kind::strategy, strategy);
+    return nlohmann::json::parse(info->schema).at("properties").at(key);
+  };
+  for (const std::string name : {"frozen", "fine_tune", "pretrain"}) {
+    EXPECT_EQ(property(name, "augment"), property("scratch", "augment")) << name;
+  }
+  for (const std::string name : {"frozen", "fine_tune"}) {
+    EXPECT_EQ(property(name, "cut_after"), property("feature_extraction", "cut_after")) << name;
+  }
+  EXPECT_EQ(property("scratch", "augment")["default"], true);
+  EXPECT_EQ(property("feature_extraction", "cut_after")["default"], "");
 }
 
 TEST_F(StrategyTest, ScratchTrainsEveryParameterOnAugmentedImages) {

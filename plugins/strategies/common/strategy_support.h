@@ -27,6 +27,37 @@ inline std::vector<torch::Tensor> trainable_parameters(torch::nn::Module& module
   return out;
 }
 
+// ---- parameters several strategies take, declared once ----
+
+// Members of a schema's "properties" ("name": {...}) that strategy_schema() composes into the
+// schema of each strategy taking them, so that their type, default and help read the same in
+// every strategy.
+constexpr const char* kAugmentProperty = R"json("augment": {
+      "type": "boolean", "default": true,
+      "description": "apply the model's augmenter (if it has one) to the train split"})json";
+constexpr const char* kCutAfterProperty = R"json("cut_after": {
+      "type": "string", "default": "",
+      "description": "last block kept (a name, or a prefix: its last block); empty: every block"})json";
+
+// A strategy's params schema: an object of exactly `properties` (each a "name": {...} member, its
+// own or one of the k...Property above), `required` naming the keys that must be given.
+inline std::string strategy_schema(const std::vector<std::string>& properties,
+                                   const std::vector<std::string>& required = {}) {
+  std::string schema = R"json({"type": "object", "additionalProperties": false)json";
+  if (!required.empty()) {
+    schema += R"json(, "required": [)json";
+    for (std::size_t i = 0; i < required.size(); ++i) {
+      schema += (i > 0 ? ", \"" : "\"") + required[i] + "\"";
+    }
+    schema += "]";
+  }
+  schema += R"json(, "properties": {)json";
+  for (std::size_t i = 0; i < properties.size(); ++i) {
+    schema += (i > 0 ? ",\n    " : "\n    ") + properties[i];
+  }
+  return schema + "\n}}";
+}
+
 inline std::string join(const std::vector<std::string>& names) {
   std::string out;
   for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;

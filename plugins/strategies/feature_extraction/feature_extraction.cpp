@@ -5,16 +5,6 @@
 
 namespace {
 
-constexpr const char* kSchema = R"json({
-  "type": "object",
-  "additionalProperties": false,
-  "properties": {
-    "cut_after": {
-      "type": "string", "default": "",
-      "description": "last block kept (a name, or a prefix: its last block); empty: every block"}
-  }
-})json";
-
 class FeatureExtraction : public tlr::Strategy {
  public:
   explicit FeatureExtraction(const tlr::Params& params) : cut_after_(params.string("cut_after")) {}
@@ -47,7 +37,8 @@ void register_components(tlr::Registry& registry) {
       [](const tlr::Params& params, const tlr::Context&) -> std::unique_ptr<tlr::Strategy> {
         return std::make_unique<FeatureExtraction>(params);
       },
-      kSchema, "frozen backbone run once per split (cached features), head trained on features");
+      tlr::strategies::strategy_schema({tlr::strategies::kCutAfterProperty}),
+      "frozen backbone run once per split (cached features), head trained on features");
 }
 
 }  // namespace

@@ -7,11 +7,8 @@
 
 namespace {
 
-constexpr const char* kSchema = R"json({
-  "type": "object",
-  "additionalProperties": false,
-  "properties": {
-    "from": {
+// Its own parameters; augment and cut_after are the shared ones (strategy_support.h).
+constexpr const char* kOwnProperties = R"json("from": {
       "type": "string", "default": "",
       "description": "first block to train: a name (block4_conv1, layer3) or a prefix (block4)"},
     "last_blocks": {
@@ -26,17 +23,9 @@ constexpr const char* kSchema = R"json({
     "batchnorm": {
       "type": "string", "enum": ["frozen", "train"], "default": "frozen",
       "description": "frozen: BatchNorm of frozen blocks keeps inference mode; train: all update"},
-    "augment": {
-      "type": "boolean", "default": true,
-      "description": "apply the model's augmenter (if it has one) to the train split"},
-    "cut_after": {
-      "type": "string", "default": "",
-      "description": "last block kept (a name, or a prefix: its last block); empty: every block"},
     "max_cached_mb": {
       "type": "number", "minimum": 0, "default": 1024,
-      "description": "cache the frozen blocks' validation output up to this size (MiB); 0: never"}
-  }
-})json";
+      "description": "cache the frozen blocks' validation output up to this size (MiB); 0: never"})json";
 
 class FineTune : public tlr::Strategy {
  public:
@@ -150,7 +139,9 @@ void register_components(tlr::Registry& registry) {
       [](const tlr::Params& params, const tlr::Context&) -> std::unique_ptr<tlr::Strategy> {
         return std::make_unique<FineTune>(params);
       },
-      kSchema, "train the backbone from a named block on, with the head (optional head warm-up)");
+      tlr::strategies::strategy_schema(
+          {kOwnProperties, tlr::strategies::kAugmentProperty, tlr::strategies::kCutAfterProperty}),
+      "train the backbone from a named block on, with the head (optional head warm-up)");
 }
 
 }  // namespace

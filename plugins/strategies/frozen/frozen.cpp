@@ -9,18 +9,6 @@
 
 namespace {
 
-constexpr const char* kSchema = R"json({
-  "type": "object",
-  "additionalProperties": false,
-  "properties": {
-    "augment": {"type": "boolean", "default": true,
-                "description": "apply the model's augmenter (if it has one) to the train split"},
-    "cut_after": {
-      "type": "string", "default": "",
-      "description": "last block kept (a name, or a prefix: its last block); empty: every block"}
-  }
-})json";
-
 class Frozen : public tlr::Strategy {
  public:
   explicit Frozen(const tlr::Params& params)
@@ -61,7 +49,9 @@ void register_components(tlr::Registry& registry) {
       [](const tlr::Params& params, const tlr::Context&) -> std::unique_ptr<tlr::Strategy> {
         return std::make_unique<Frozen>(params);
       },
-      kSchema, "frozen backbone inside the model, head trained on (augmented) images");
+      tlr::strategies::strategy_schema(
+          {tlr::strategies::kAugmentProperty, tlr::strategies::kCutAfterProperty}),
+      "frozen backbone inside the model, head trained on (augmented) images");
 }
 
 }  // namespace

@@ -6,15 +6,6 @@
 
 namespace {
 
-constexpr const char* kSchema = R"json({
-  "type": "object",
-  "additionalProperties": false,
-  "properties": {
-    "augment": {"type": "boolean", "default": true,
-                "description": "apply the model's augmenter (if it has one) to the train split"}
-  }
-})json";
-
 class Pretrain : public tlr::Strategy {
  public:
   explicit Pretrain(const tlr::Params& params) : augment_(params.boolean("augment")) {}
@@ -31,7 +22,8 @@ void register_components(tlr::Registry& registry) {
       [](const tlr::Params& params, const tlr::Context&) -> std::unique_ptr<tlr::Strategy> {
         return std::make_unique<Pretrain>(params);
       },
-      kSchema, "train backbone and head on a source task (give the model `publish: NAME`)");
+      tlr::strategies::strategy_schema({tlr::strategies::kAugmentProperty}),
+      "train backbone and head on a source task (give the model `publish: NAME`)");
 }
 
 }  // namespace

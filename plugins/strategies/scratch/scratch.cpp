@@ -4,15 +4,6 @@
 
 namespace {
 
-constexpr const char* kSchema = R"json({
-  "type": "object",
-  "additionalProperties": false,
-  "properties": {
-    "augment": {"type": "boolean", "default": true,
-                "description": "apply the model's augmenter (if it has one) to the train split"}
-  }
-})json";
-
 class Scratch : public tlr::Strategy {
  public:
   explicit Scratch(const tlr::Params& params) : augment_(params.boolean("augment")) {}
@@ -28,7 +19,8 @@ void register_components(tlr::Registry& registry) {
       [](const tlr::Params& params, const tlr::Context&) -> std::unique_ptr<tlr::Strategy> {
         return std::make_unique<Scratch>(params);
       },
-      kSchema, "train backbone and head together, every parameter trainable");
+      tlr::strategies::strategy_schema({tlr::strategies::kAugmentProperty}),
+      "train backbone and head together, every parameter trainable");
 }
 
 }  // namespace
