@@ -148,7 +148,8 @@ TEST_F(StrategyTest, FeatureExtractionNamesTheBlocksOfAnUnknownCut) {
   try {
     strategy->run(cell);
     FAIL() << "no error";
-  } catch (const Error& e) {
+  } catch (const ParamError& e) {  // reported where cut_after was written
+    EXPECT_EQ(e.param(), "cut_after");
     EXPECT_STREQ(e.what(),
                  "feature_extraction.cut_after: unknown block 'blok2_conv'; did you mean "
                  "'block2_conv1'? (blocks: block1_conv1, block2_conv1)");
@@ -300,10 +301,26 @@ TEST_F(StrategyTest, FineTuneRejectsAnUnknownBlockWithDidYouMean) {
   try {
     strategy->run(cell);
     FAIL() << "no error";
-  } catch (const Error& e) {
+  } catch (const ParamError& e) {  // reported where from was written
+    EXPECT_EQ(e.param(), "from");
     EXPECT_STREQ(e.what(),
                  "fine_tune.from: unknown block 'blok2_conv1'; did you mean 'block2_conv1'? "
                  "(blocks: block1_conv1, block2_conv1)");
+  }
+  EXPECT_TRUE(cell.fit_calls.empty());
+}
+
+TEST_F(StrategyTest, FineTuneRejectsMoreBlocksThanTheBackboneHas) {
+  auto strategy = make("fine_tune", Params::from_json(R"({"last_blocks": 3})"));
+  FakeCell cell{Params()};
+  try {
+    strategy->run(cell);
+    FAIL() << "no error";
+  } catch (const ParamError& e) {
+    EXPECT_EQ(e.param(), "last_blocks");
+    EXPECT_STREQ(e.what(),
+                 "fine_tune.last_blocks: 3 blocks asked, the backbone has 2 (block1_conv1, "
+                 "block2_conv1)");
   }
   EXPECT_TRUE(cell.fit_calls.empty());
 }

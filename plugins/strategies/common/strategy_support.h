@@ -66,10 +66,12 @@ inline std::string join(const std::vector<std::string>& names) {
 
 // Index of the block `wanted` names in `blocks`: an exact name, or a prefix such as "block4" or
 // "layer3" meaning the first block starting with it (the last one when `last_of_prefix`, for
-// cutting after a whole group). Throws tlr::Error with a did-you-mean and the list of blocks.
-// `where` names the parameter in messages ("fine_tune.from").
+// cutting after a whole group). `wanted` is the value of `strategy`'s parameter `param`; an
+// unknown name throws tlr::ParamError for `param` (the runner reports it where the value was
+// written) with a did-you-mean and the list of blocks: "fine_tune.from: unknown block ...".
 inline std::size_t find_block(const std::vector<std::string>& blocks, const std::string& wanted,
-                              const std::string& where, bool last_of_prefix = false) {
+                              const std::string& strategy, const std::string& param,
+                              bool last_of_prefix = false) {
   for (std::size_t i = 0; i < blocks.size(); ++i) {
     if (blocks[i] == wanted) return i;
   }
@@ -79,17 +81,18 @@ inline std::size_t find_block(const std::vector<std::string>& blocks, const std:
   }
   if (!matches.empty()) return last_of_prefix ? matches.back() : matches.front();
 
-  throw Error(where + ": unknown block '" + wanted + "'" + did_you_mean(wanted, blocks) +
-              " (blocks: " + join(blocks) + ")");
+  throw ParamError(param, strategy + "." + param + ": unknown block '" + wanted + "'" +
+                              did_you_mean(wanted, blocks) + " (blocks: " + join(blocks) + ")");
 }
 
-// Applies a strategy's `cut_after` parameter: keeps the backbone's blocks up to the one named (a
-// name, or a prefix meaning its last block); an empty name keeps every block.
+// Applies `strategy`'s `cut_after` parameter: keeps the backbone's blocks up to the one named (a
+// name, or a prefix meaning its last block); an empty name keeps every block. An unknown name
+// throws tlr::ParamError for "cut_after".
 inline void cut_backbone(Backbone& backbone, const std::string& cut_after,
-                         const std::string& where) {
+                         const std::string& strategy) {
   if (cut_after.empty()) return;
   const std::vector<std::string> blocks = backbone.blocks();
-  backbone.cut_after(blocks[find_block(blocks, cut_after, where, true)]);
+  backbone.cut_after(blocks[find_block(blocks, cut_after, strategy, "cut_after", true)]);
 }
 
 // The batches of a split passed through a frozen backbone (or its frozen leading blocks), batch by

@@ -48,7 +48,7 @@ class FineTune : public tlr::Strategy {
   void run(tlr::Cell& cell) override {
     using namespace tlr::strategies;
     std::shared_ptr<tlr::Backbone> backbone = cell.backbone();
-    cut_backbone(*backbone, cut_after_, "fine_tune.cut_after");
+    cut_backbone(*backbone, cut_after_, "fine_tune");
     const std::vector<std::string> blocks = backbone->blocks();
     const std::size_t first = first_trained_block(blocks);
 
@@ -98,8 +98,9 @@ class FineTune : public tlr::Strategy {
       }
     }
     if (unfrozen.empty()) {
-      throw tlr::Error("fine_tune: blocks " + blocks[first] + " to " + blocks.back() +
-                       " have no parameters to train");
+      throw tlr::ParamError(from_.empty() ? "last_blocks" : "from",
+                            "fine_tune: blocks " + blocks[first] + " to " + blocks.back() +
+                                " have no parameters to train");
     }
     model->freeze_batchnorm = batchnorm_ == "frozen";
     fitted->freeze_batchnorm = model->freeze_batchnorm;
@@ -114,11 +115,12 @@ class FineTune : public tlr::Strategy {
 
  private:
   std::size_t first_trained_block(const std::vector<std::string>& blocks) const {
-    if (!from_.empty()) return tlr::strategies::find_block(blocks, from_, "fine_tune.from");
+    if (!from_.empty()) return tlr::strategies::find_block(blocks, from_, "fine_tune", "from");
     if (static_cast<std::size_t>(last_blocks_) > blocks.size()) {
-      throw tlr::Error("fine_tune.last_blocks: " + std::to_string(last_blocks_) +
-                       " blocks asked, the backbone has " + std::to_string(blocks.size()) + " (" +
-                       tlr::strategies::join(blocks) + ")");
+      throw tlr::ParamError("last_blocks",
+                            "fine_tune.last_blocks: " + std::to_string(last_blocks_) +
+                                " blocks asked, the backbone has " + std::to_string(blocks.size()) +
+                                " (" + tlr::strategies::join(blocks) + ")");
     }
     return blocks.size() - static_cast<std::size_t>(last_blocks_);
   }

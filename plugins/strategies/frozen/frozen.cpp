@@ -17,7 +17,7 @@ class Frozen : public tlr::Strategy {
   void run(tlr::Cell& cell) override {
     using namespace tlr::strategies;
     std::shared_ptr<tlr::Backbone> backbone = cell.backbone();
-    cut_backbone(*backbone, cut_after_, "frozen.cut_after");
+    cut_backbone(*backbone, cut_after_, "frozen");
     set_trainable(*backbone, false);
     backbone->eval();
     auto head = cell.make_head(features_shape(cell, *backbone));
