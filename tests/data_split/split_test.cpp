@@ -304,7 +304,8 @@ TEST(Split, CountsAreSampledFromTheMatchingSubset) {
             "data.split: error: class 'a' has 8 images in subset 'test', per_class asks 9 (test)");
 }
 
-// CIFAR-10 ships train and test only; seed 001 holds 30% of train out as validation.
+// CIFAR-10 ships train and test only; cifar10_vgg19.yaml holds 30% of train out as validation
+// (docs/experiments.md).
 TEST(Split, ValIsCarvedOutOfTrainWhenTheDatasetHasNone) {
   const FakeDataset data = with_subsets({"a", "b"}, 100, 0, 20);
   const SplitPlan plan = split(data, R"({"per_class": {"val": 0.3}})");

@@ -379,7 +379,9 @@ TEST(E2eCli, ValidatePrintsOkForEveryExperimentFile) {
     SCOPED_TRACE(file);
     const Outcome o = runner({"validate", "experiments/" + file}, tmp.path());
     EXPECT_EQ(o.exit_code, 0) << describe(o);
-    EXPECT_EQ(o.out, "experiments/" + file + ": ok: " + std::to_string(models) + " models\n");
+    EXPECT_EQ(o.out, "experiments/" + file + ": ok: " + std::to_string(models) +
+                         (models == 1 ? " model, built and probed\n"
+                                      : " models, each built and probed\n"));
     const Outcome dry = runner({"experiments/" + file, "--dry-run"}, tmp.path());
     EXPECT_EQ(dry.exit_code, 0) << describe(dry);
     EXPECT_EQ(count_of(dry.out, "\nmodel "), static_cast<std::size_t>(models)) << dry.out;

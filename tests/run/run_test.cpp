@@ -181,10 +181,13 @@ TEST(RunStore, EveryRunRecordsItsDeviceAndThePluginLibrariesItUsed) {
   const fs::path weights = tmp.path() / "w.pt";
   testing::write_text(weights, "weights");
   store.record_artifact(run, "published_weights", weights.string());
-  EXPECT_FALSE(store.run_with_artifact(weights.string()).has_value());
+  EXPECT_FALSE(store.run_with_artifact("published_weights", weights.string()).has_value());
   store.finish_run(run, RunStatus::kCompleted, "");
-  EXPECT_EQ(store.run_with_artifact(weights.string()), std::optional<std::int64_t>(run));
-  EXPECT_FALSE(store.run_with_artifact("/nowhere.pt").has_value());
+  EXPECT_EQ(store.run_with_artifact("published_weights", weights.string()),
+            std::optional<std::int64_t>(run));
+  EXPECT_FALSE(store.run_with_artifact("published_weights", "/nowhere.pt").has_value());
+  // A run that loaded them (kind "weights") is not the one that published them.
+  EXPECT_FALSE(store.run_with_artifact("weights", weights.string()).has_value());
 }
 
 }  // namespace

@@ -203,8 +203,9 @@ int validate_command(const std::vector<std::string>& args) {
   const std::string device = vm["device"].as<std::string>();
   if (!device_option_ok("validate", device)) return kExitBadInput;
   if (!probe(checked.plan, registry, "results", {}, device)) return kExitBadInput;
-  std::cout << vm["file"].as<std::string>() << ": ok: " << checked.plan.models.size()
-            << " models, each built and probed\n";
+  const std::size_t models = checked.plan.models.size();
+  std::cout << vm["file"].as<std::string>() << ": ok: " << models
+            << (models == 1 ? " model, built and probed\n" : " models, each built and probed\n");
   return kExitOk;
 }
 

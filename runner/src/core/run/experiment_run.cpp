@@ -64,7 +64,7 @@ ExperimentOutcome run_experiment(const config::Plan& plan, const Registry& regis
         services.published[model.publishes] = published;
         ++outcome.reused;
         if (!options.quiet) {
-          const auto by = store.run_with_artifact(published);
+          const auto by = store.run_with_artifact("published_weights", published);
           std::cerr << "[" << index << "/" << total << "] " << model.name << ": reusing weights '"
                     << model.publishes << "' published by "
                     << (by ? "run " + std::to_string(*by) : std::string("an identical run")) << " ("

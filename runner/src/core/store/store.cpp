@@ -523,12 +523,14 @@ std::vector<PluginUse> Store::plugins(std::int64_t run_id) const {
   return rows;
 }
 
-std::optional<std::int64_t> Store::run_with_artifact(const std::string& path) const {
+std::optional<std::int64_t> Store::run_with_artifact(const std::string& kind,
+                                                     const std::string& path) const {
   Statement query(db_.get(), path_,
                   "SELECT r.id FROM artifacts AS a JOIN runs AS r ON r.id = a.run_id "
-                  "WHERE a.path = ? AND r.status = 'completed' ORDER BY r.id DESC LIMIT 1",
+                  "WHERE a.kind = ? AND a.path = ? AND r.status = 'completed' "
+                  "ORDER BY r.id DESC LIMIT 1",
                   "cannot look up the run of " + path);
-  query.bind(1, path);
+  query.bind(1, kind).bind(2, path);
   if (!query.step()) return std::nullopt;
   return query.int64(0);
 }

@@ -173,8 +173,9 @@ class Store {
   std::vector<Artifact> artifacts(std::int64_t run_id) const;
   // The run's plugin libraries, by kind.
   std::vector<PluginUse> plugins(std::int64_t run_id) const;
-  // The newest completed run that recorded an artifact at `path`; nullopt when none did.
-  std::optional<std::int64_t> run_with_artifact(const std::string& path) const;
+  // The newest completed run that recorded an artifact of `kind` at `path`; nullopt when none did.
+  std::optional<std::int64_t> run_with_artifact(const std::string& kind,
+                                                const std::string& path) const;
 
  private:
   struct Closer {
