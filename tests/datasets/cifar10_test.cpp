@@ -5,6 +5,7 @@
 
 #include "datasets/plugin_harness.h"
 #include "datasets/test_files.h"
+#include "support/expect_throw.h"
 #include "tlr/error.h"
 
 namespace tlr::testing {
@@ -29,7 +30,7 @@ class Cifar10Test : public ::testing::Test {
   }
   std::string root() const { return dir_.str(); }
 
-  PluginHarness plugin_{"libtlr_dataset_cifar10.so"};
+  PluginHarness plugin_{"tlr_dataset_cifar10"};
   TempDir dir_;
 };
 
@@ -90,8 +91,7 @@ TEST_F(Cifar10Test, FindsTheExtractedFolder) {
 TEST_F(Cifar10Test, MissingBatchIsAnError) {
   write_batches(dir_.path());
   fs::remove(dir_ / "test_batch.bin");
-  EXPECT_EQ(message_of<DataError>([&] { open(); }),
-            root() + "/test_batch.bin: error: no such file");
+  EXPECT_THROW_MSG(open(), DataError, root() + "/test_batch.bin: error: no such file");
 }
 
 TEST_F(Cifar10Test, PartialRecordIsAnError) {
@@ -99,19 +99,19 @@ TEST_F(Cifar10Test, PartialRecordIsAnError) {
   std::vector<unsigned char> bytes = cifar_records({1}, {kA});
   bytes.push_back(0);
   write_bytes(dir_ / "data_batch_2.bin", bytes);
-  EXPECT_EQ(message_of<DataError>([&] { open(); }),
-            root() +
-                "/data_batch_2.bin: error: 3074 bytes is not a whole number of 3073-byte "
-                "records");
+  EXPECT_THROW_MSG(open(), DataError,
+                   root() +
+                       "/data_batch_2.bin: error: 3074 bytes is not a whole number of 3073-byte "
+                       "records");
 }
 
 TEST_F(Cifar10Test, LabelBeyondTheClassesIsAnError) {
   write_batches(dir_.path());
   write_bytes(dir_ / "data_batch_2.bin", cifar_records({10}, {kA}));
-  EXPECT_EQ(message_of<DataError>([&] { open(); }),
-            root() +
-                "/data_batch_2.bin: error: label 10 of record 0 is out of range for 10 "
-                "classes");
+  EXPECT_THROW_MSG(open(), DataError,
+                   root() +
+                       "/data_batch_2.bin: error: label 10 of record 0 is out of range for 10 "
+                       "classes");
 }
 
 TEST_F(Cifar10Test, FingerprintFollowsFiles) {

@@ -5,6 +5,7 @@
 
 #include "datasets/plugin_harness.h"
 #include "datasets/test_files.h"
+#include "support/expect_throw.h"
 #include "tlr/error.h"
 
 namespace tlr::testing {
@@ -20,7 +21,7 @@ class FilenameLabelsTest : public ::testing::Test {
   }
   std::string root() const { return dir_.str(); }
 
-  PluginHarness plugin_{"libtlr_dataset_filename_labels.so"};
+  PluginHarness plugin_{"tlr_dataset_filename_labels"};
   TempDir dir_;
 };
 
@@ -78,35 +79,32 @@ TEST_F(FilenameLabelsTest, ClassesKeepsTheListedLabelsInTheirOrder) {
 TEST_F(FilenameLabelsTest, UnknownClassSuggestsAName) {
   write_image(dir_ / "cat.1.png", kRed);
   write_image(dir_ / "dog.1.png", kRed);
-  EXPECT_EQ(message_of<DataError>([&] { open(R"(, "classes": ["dgo"])"); }),
-            root() + ": error: no file of class 'dgo'; did you mean 'dog'?");
+  EXPECT_THROW_MSG(open(R"(, "classes": ["dgo"])"), DataError,
+                   root() + ": error: no file of class 'dgo'; did you mean 'dog'?");
 }
 
 TEST_F(FilenameLabelsTest, NameWithoutLabelIsAnError) {
   write_image(dir_ / "cat.1.png", kRed);
   write_image(dir_ / "12.png", kRed);
-  EXPECT_EQ(message_of<DataError>([&] { open(); }),
-            root() + "/12.png: error: no label: expected a name like <label>.<rest>.<ext>");
+  EXPECT_THROW_MSG(open(), DataError,
+                   root() + "/12.png: error: no label: expected a name like <label>.<rest>.<ext>");
 }
 
 TEST_F(FilenameLabelsTest, FolderWithoutImagesIsAnError) {
   write_text(dir_ / "readme.txt", "nothing");
-  EXPECT_EQ(message_of<DataError>([&] { open(); }),
-            root() + ": error: no jpg, jpeg, png, bmp or webp file");
+  EXPECT_THROW_MSG(open(), DataError, root() + ": error: no jpg, jpeg, png, bmp or webp file");
 }
 
 TEST_F(FilenameLabelsTest, MissingRootIsAnError) {
   const std::string missing = root() + "/train";
-  EXPECT_EQ(message_of<DataError>(
-                [&] { plugin_.dataset("filename_labels", R"({"root": ")" + missing + "\"}"); }),
-            missing + ": error: no such directory");
+  EXPECT_THROW_MSG(plugin_.dataset("filename_labels", R"({"root": ")" + missing + "\"}"), DataError,
+                   missing + ": error: no such directory");
 }
 
 TEST_F(FilenameLabelsTest, CorruptImageFailsWhenDecoded) {
   write_text(dir_ / "cat.1.jpg", "garbage");
   auto data = open();
-  EXPECT_EQ(message_of<DataError>([&] { data->image(0); }),
-            root() + "/cat.1.jpg: error: cannot decode image");
+  EXPECT_THROW_MSG(data->image(0), DataError, root() + "/cat.1.jpg: error: cannot decode image");
 }
 
 }  // namespace

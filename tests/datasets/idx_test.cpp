@@ -8,6 +8,7 @@
 #include "datasets/plugin_harness.h"
 #include "datasets/test_files.h"
 #include "engine/data/split.h"
+#include "support/expect_throw.h"
 #include "tlr/error.h"
 
 namespace tlr::testing {
@@ -66,7 +67,7 @@ class IdxTest : public ::testing::Test {
     EXPECT_EQ(data.image(4).at<cv::Vec3b>(3, 4), cv::Vec3b(v, v, v));
   }
 
-  PluginHarness plugin_{"libtlr_dataset_idx.so"};
+  PluginHarness plugin_{"tlr_dataset_idx"};
   TempDir dir_;
 };
 
@@ -117,39 +118,38 @@ TEST_F(IdxTest, FingerprintFollowsFilesAndParams) {
 TEST_F(IdxTest, MissingFileIsAnError) {
   write_files(false);
   fs::remove(dir_ / "t10k-labels-idx1-ubyte");
-  EXPECT_EQ(
-      message_of<DataError>([&] { open(); }),
+  EXPECT_THROW_MSG(
+      open(), DataError,
       root() + "/t10k-labels-idx1-ubyte: error: no such file (nor t10k-labels-idx1-ubyte.gz)");
 }
 
 TEST_F(IdxTest, MissingRootIsAnError) {
-  EXPECT_EQ(
-      message_of<DataError>([&] { plugin_.dataset("idx", R"({"root": ")" + root() + "/none\"}"); }),
-      root() + "/none: error: no such directory");
+  EXPECT_THROW_MSG(plugin_.dataset("idx", R"({"root": ")" + root() + "/none\"}"), DataError,
+                   root() + "/none: error: no such directory");
 }
 
 TEST_F(IdxTest, BadMagicIsAnError) {
   write_files(false);
   write_bytes(dir_ / "train-images-idx3-ubyte", idx_labels({1, 2, 3}));
-  EXPECT_EQ(message_of<DataError>([&] { open(); }),
-            root() +
-                "/train-images-idx3-ubyte: error: not an idx image file: magic 0x00000801, "
-                "expected 0x00000803");
+  EXPECT_THROW_MSG(open(), DataError,
+                   root() +
+                       "/train-images-idx3-ubyte: error: not an idx image file: magic 0x00000801, "
+                       "expected 0x00000803");
   write_files(false);
   write_gzip(dir_ / "t10k-labels-idx1-ubyte", idx_images(2, 4, 5, test_pixel));
-  EXPECT_EQ(message_of<DataError>([&] { open(); }),
-            root() +
-                "/t10k-labels-idx1-ubyte: error: not an idx label file: magic 0x00000803, "
-                "expected 0x00000801");
+  EXPECT_THROW_MSG(open(), DataError,
+                   root() +
+                       "/t10k-labels-idx1-ubyte: error: not an idx label file: magic 0x00000803, "
+                       "expected 0x00000801");
 }
 
 TEST_F(IdxTest, CountMismatchIsAnError) {
   write_files(false);
   write_bytes(dir_ / "train-labels-idx1-ubyte", idx_labels({9, 0}));
-  EXPECT_EQ(message_of<DataError>([&] { open(); }),
-            root() +
-                "/train-labels-idx1-ubyte: error: 2 labels, but train-images-idx3-ubyte "
-                "holds 3 images");
+  EXPECT_THROW_MSG(open(), DataError,
+                   root() +
+                       "/train-labels-idx1-ubyte: error: 2 labels, but train-images-idx3-ubyte "
+                       "holds 3 images");
 }
 
 TEST_F(IdxTest, TruncatedImagesAreAnError) {
@@ -157,18 +157,18 @@ TEST_F(IdxTest, TruncatedImagesAreAnError) {
   std::vector<unsigned char> images = idx_images(3, 4, 5, train_pixel);
   images.resize(images.size() - 7);
   write_bytes(dir_ / "train-images-idx3-ubyte", images);
-  EXPECT_EQ(message_of<DataError>([&] { open(); }),
-            root() +
-                "/train-images-idx3-ubyte: error: 69 bytes, the header's 3 images of 4x5 "
-                "need 76");
+  EXPECT_THROW_MSG(open(), DataError,
+                   root() +
+                       "/train-images-idx3-ubyte: error: 69 bytes, the header's 3 images of 4x5 "
+                       "need 76");
 }
 
 TEST_F(IdxTest, LabelBeyondTheClassesIsAnError) {
   write_files(false);
-  EXPECT_EQ(message_of<DataError>([&] { open(R"(, "classes": ["a", "b"])"); }),
-            root() +
-                "/train-labels-idx1-ubyte: error: label 9 of sample 0 is out of range for 2 "
-                "classes");
+  EXPECT_THROW_MSG(open(R"(, "classes": ["a", "b"])"), DataError,
+                   root() +
+                       "/train-labels-idx1-ubyte: error: label 9 of sample 0 is out of range for 2 "
+                       "classes");
 }
 
 // Debian's dataset-fashion-mnist package, when installed: the default parameters read it.
@@ -178,7 +178,7 @@ TEST(IdxFashionMnist, ReadsDebianFashionMnist) {
       !fs::exists(root / "train-images-idx3-ubyte")) {
     GTEST_SKIP() << "dataset-fashion-mnist is not installed";
   }
-  PluginHarness plugin("libtlr_dataset_idx.so");
+  PluginHarness plugin("tlr_dataset_idx");
   auto data = plugin.dataset("idx", "{}");
   EXPECT_EQ(data->classes(), kFashion);
   ASSERT_EQ(data->size(), 70000u);

@@ -13,6 +13,7 @@
 #include "datasets/plugin_harness.h"
 #include "datasets/test_files.h"
 #include "engine/data/split_images.h"
+#include "support/expect_throw.h"
 #include "tlr/error.h"
 
 namespace tlr::testing {
@@ -29,7 +30,7 @@ class ImageFolderTest : public ::testing::Test {
   }
   std::string root() const { return dir_.str(); }
 
-  PluginHarness plugin_{"libtlr_dataset_image_folder.so"};
+  PluginHarness plugin_{"tlr_dataset_image_folder"};
   TempDir dir_;
 };
 
@@ -165,8 +166,8 @@ TEST_F(ImageFolderTest, CorruptJpegFailsWithTheHintToo) {
       jpeg.end());  // the frame header (800 x 600) survives, the scan does not
   write_bytes(dir_ / "cat/bad.jpg", jpeg);
   auto data = open();
-  EXPECT_EQ(message_of<DataError>([&] { data->image_at_least(0, cv::Size(150, 150)); }),
-            root() + "/cat/bad.jpg: error: cannot decode image");
+  EXPECT_THROW_MSG(data->image_at_least(0, cv::Size(150, 150)), DataError,
+                   root() + "/cat/bad.jpg: error: cannot decode image");
 }
 
 TEST_F(ImageFolderTest, ReadySubsetsAreReported) {
@@ -199,14 +200,13 @@ TEST_F(ImageFolderTest, FlatLayoutCanBeForced) {
 
 TEST_F(ImageFolderTest, MissingRootIsAnError) {
   const std::string missing = root() + "/nope";
-  EXPECT_EQ(message_of<DataError>(
-                [&] { plugin_.dataset("image_folder", R"({"root": ")" + missing + "\"}"); }),
-            missing + ": error: no such directory");
+  EXPECT_THROW_MSG(plugin_.dataset("image_folder", R"({"root": ")" + missing + "\"}"), DataError,
+                   missing + ": error: no such directory");
 }
 
 TEST_F(ImageFolderTest, RootWithoutClassFoldersIsAnError) {
   write_image(dir_ / "loose.png", kRed);
-  EXPECT_EQ(message_of<DataError>([&] { open(); }), root() + ": error: no class folders");
+  EXPECT_THROW_MSG(open(), DataError, root() + ": error: no class folders");
 }
 
 TEST_F(ImageFolderTest, EmptyClassFolderIsAnError) {
@@ -228,16 +228,16 @@ TEST_F(ImageFolderTest, ClassMissingFromASubsetIsAnError) {
   write_image(dir_ / "val/cat/1.png", kRed);
   write_image(dir_ / "test/cat/1.png", kRed);
   write_image(dir_ / "test/dog/1.png", kRed);
-  EXPECT_EQ(message_of<DataError>([&] { open(); }),
-            root() + "/val: error: class 'dog' is missing (train/ has it)");
+  EXPECT_THROW_MSG(open(), DataError,
+                   root() + "/val: error: class 'dog' is missing (train/ has it)");
 }
 
 TEST_F(ImageFolderTest, ValAndValidationTogetherAreAnError) {
   write_image(dir_ / "train/cat/1.png", kRed);
   write_image(dir_ / "val/cat/1.png", kRed);
   write_image(dir_ / "validation/cat/1.png", kRed);
-  EXPECT_EQ(message_of<DataError>([&] { open(); }),
-            root() + ": error: both val/ and validation/ folders; keep one");
+  EXPECT_THROW_MSG(open(), DataError,
+                   root() + ": error: both val/ and validation/ folders; keep one");
 }
 
 TEST_F(ImageFolderTest, CorruptImageFailsWhenDecoded) {

@@ -15,8 +15,8 @@ class DatasetSchemaTest : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(DatasetSchemaTest, EveryPropertyHasTypeDefaultAndDescription) {
   const std::string name = GetParam();
-  PluginHarness plugin("libtlr_dataset_" + name + ".so");
-  EXPECT_EQ(std::string(plugin.descriptor().name), name);
+  PluginHarness plugin("tlr_dataset_" + name);
+  EXPECT_EQ(plugin.plugin_name(), name);
   const ComponentInfo* info = plugin.registry().find(Kind::dataset, name);
   ASSERT_NE(info, nullptr);
   EXPECT_FALSE(info->summary.empty());

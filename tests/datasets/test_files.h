@@ -163,15 +163,4 @@ inline std::vector<unsigned char> cifar_records(const std::vector<unsigned char>
   return out;
 }
 
-// The what() of the E that f() throws, or "<nothing thrown>".
-template <typename E, typename F>
-std::string message_of(F&& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  }
-  return "<nothing thrown>";
-}
-
 }  // namespace tlr::testing

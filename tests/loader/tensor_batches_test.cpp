@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "engine/util/pinned_random.h"
+#include "support/expect_throw.h"
 #include "tlr/error.h"
 
 namespace tlr {
@@ -49,15 +50,6 @@ Epoch run_epoch(TensorBatches& batches, int epoch) {
 
 std::vector<std::int64_t> widen(const std::vector<std::uint32_t>& order) {
   return std::vector<std::int64_t>(order.begin(), order.end());
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
 }
 
 TEST(TensorBatches, FullBatchesThenTheRest) {
@@ -134,21 +126,16 @@ TEST(TensorBatches, ShuffledOrderDependsOnlyOnSeedAndEpoch) {
 }
 
 TEST(TensorBatches, RejectsMismatchedInputs) {
-  EXPECT_EQ(error_of([] { numbered(4, 0, true); }),
-            "training.batch_size: error: must be at least 1");
-  EXPECT_EQ(error_of([] {
-              TensorBatches(torch::zeros({4, 2}), torch::zeros({3}, torch::kInt64), 2, false, 1);
-            }),
-            "batches: error: 4 inputs but 3 labels");
-  EXPECT_EQ(error_of([] {
-              TensorBatches(torch::zeros({4, 2}), torch::zeros({4}, torch::kFloat32), 2, false, 1);
-            }),
-            "batches: error: the labels must be one int64 per sample");
-  EXPECT_EQ(error_of([] {
-              TensorBatches(torch::scalar_tensor(1.0), torch::zeros({1}, torch::kInt64), 2, false,
-                            1);
-            }),
-            "batches: error: the inputs need a sample dimension");
+  EXPECT_THROW_MSG(numbered(4, 0, true), Error, "training.batch_size: error: must be at least 1");
+  EXPECT_THROW_MSG(
+      TensorBatches(torch::zeros({4, 2}), torch::zeros({3}, torch::kInt64), 2, false, 1), Error,
+      "batches: error: 4 inputs but 3 labels");
+  EXPECT_THROW_MSG(
+      TensorBatches(torch::zeros({4, 2}), torch::zeros({4}, torch::kFloat32), 2, false, 1), Error,
+      "batches: error: the labels must be one int64 per sample");
+  EXPECT_THROW_MSG(
+      TensorBatches(torch::scalar_tensor(1.0), torch::zeros({1}, torch::kInt64), 2, false, 1),
+      Error, "batches: error: the inputs need a sample dimension");
 }
 
 // A batch is a copy: changing it, or the source tensors, does not change the other.

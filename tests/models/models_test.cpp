@@ -7,6 +7,7 @@
 #include <tuple>
 
 #include "models/plugin_harness.h"
+#include "support/expect_throw.h"
 #include "support/plugin_params.h"
 
 namespace tlr {
@@ -64,15 +65,6 @@ std::vector<std::string> layers(const torch::nn::Sequential& head) {
   return out;
 }
 
-std::string error_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
-
 // --- basic_cnn -----------------------------------------------------------------------------
 
 TEST(BasicCnn, SeedModelAt150IsValidPaddedThreeBlocks) {
@@ -107,16 +99,14 @@ TEST(BasicCnn, SmallInputs) {
 
 TEST(BasicCnn, TooSmallInputIsNamed) {
   auto cnn = make_backbone("basic_cnn", R"({"widths": [16, 64, 128, 128]})");
-  EXPECT_EQ(error_of([&] {
-              cnn->output_shape({3, 28, 28});
-            }),
-            "basic_cnn: error: input 28×28 is too small: block4_conv gets less than its kernel");
+  EXPECT_THROW_MSG(
+      cnn->output_shape({3, 28, 28}), Error,
+      "basic_cnn: error: input 28×28 is too small: block4_conv gets less than its kernel");
 }
 
 TEST(BasicCnn, SamePaddingNeedsAnOddKernel) {
-  EXPECT_EQ(
-      error_of([] { make_backbone("basic_cnn", R"({"padding": "same", "kernel_size": 4})"); }),
-      "basic_cnn: error: kernel_size must be odd with 'same' padding");
+  EXPECT_THROW_MSG(make_backbone("basic_cnn", R"({"padding": "same", "kernel_size": 4})"), Error,
+                   "basic_cnn: error: kernel_size must be odd with 'same' padding");
   EXPECT_EQ(make_backbone("basic_cnn", R"({"padding": "same", "kernel_size": 5})")
                 ->output_shape({3, 28, 28}),
             (Shape{128, 3, 3}));
@@ -180,8 +170,8 @@ TEST(Vgg, CutAfterAnyBlock) {
 
 TEST(Vgg, UnknownBlockListsTheBlocks) {
   auto vgg = make_backbone("vgg", R"({"variant": "vgg11"})");
-  EXPECT_THAT(error_of([&] { vgg->cut_after("block6_pool"); }),
-              ::testing::StartsWith("unknown block 'block6_pool'; blocks: block1_conv1, "));
+  EXPECT_THROW_THAT(vgg->cut_after("block6_pool"), Error,
+                    ::testing::StartsWith("unknown block 'block6_pool'; blocks: block1_conv1, "));
 }
 
 TEST(Vgg, WidthMultiplier) {
@@ -206,10 +196,8 @@ TEST(Vgg, VariantsAndErrors) {
                 "'variant' must be one of vgg11, vgg13, vgg16, vgg19; got 'vgg17'; did you mean "
                 "'vgg11'?"});
   auto vgg = make_backbone("vgg", "{}");
-  EXPECT_EQ(error_of([&] {
-              vgg->output_shape({3, 31, 64});
-            }),
-            "vgg: error: input 31×64 is too small; VGG needs at least 32×32");
+  EXPECT_THROW_MSG(vgg->output_shape({3, 31, 64}), Error,
+                   "vgg: error: input 31×64 is too small; VGG needs at least 32×32");
 }
 
 // --- resnet --------------------------------------------------------------------------------
@@ -324,11 +312,12 @@ TEST(ForwardBlocks, BackboneBlocksSharesTheTensorsAndNamesItsRange) {
   rest.cut_after("block4_pool");
   EXPECT_EQ(rest.blocks().back(), "block4_pool");
   EXPECT_EQ(rest.output_shape({16, 8, 8}), (Shape{64, 2, 2}));
-  EXPECT_THAT(error_of([&] { rest.cut_after("block1_pool"); }),
-              ::testing::StartsWith("unknown block 'block1_pool'; blocks: block3_conv1, "));
-  EXPECT_THAT(error_of([&] { BackboneBlocks(vgg, "block4_pool", "block2_pool"); }),
-              ::testing::StartsWith("BackboneBlocks: no block range block4_pool to block2_pool; "
-                                    "blocks: block1_conv1, block1_pool, "));
+  EXPECT_THROW_THAT(rest.cut_after("block1_pool"), Error,
+                    ::testing::StartsWith("unknown block 'block1_pool'; blocks: block3_conv1, "));
+  EXPECT_THROW_THAT(
+      BackboneBlocks(vgg, "block4_pool", "block2_pool"), Error,
+      ::testing::StartsWith("BackboneBlocks: no block range block4_pool to block2_pool; "
+                            "blocks: block1_conv1, block1_pool, "));
 }
 
 // A backbone that runs only whole (the torchscript plugin's kind) says so.
@@ -341,11 +330,12 @@ TEST(ForwardBlocks, ABackboneThatRunsOnlyWholeIsRefused) {
   };
   auto whole = std::make_shared<Whole>();
   EXPECT_FALSE(whole->can_forward_blocks());
-  EXPECT_EQ(error_of([&] { whole->forward_blocks(torch::zeros({1}), "a", "a"); }),
-            "this backbone cannot run part of its forward pass (blocks a to a); it runs only "
-            "whole");
-  EXPECT_EQ(error_of([&] { BackboneBlocks(whole, "b", "b"); }),
-            "BackboneBlocks: this backbone cannot run part of its forward pass");
+  EXPECT_THROW_MSG(
+      whole->forward_blocks(torch::zeros({1}), "a", "a"), Error,
+      "this backbone cannot run part of its forward pass (blocks a to a); it runs only "
+      "whole");
+  EXPECT_THROW_MSG(BackboneBlocks(whole, "b", "b"), Error,
+                   "BackboneBlocks: this backbone cannot run part of its forward pass");
 }
 
 // --- heads ---------------------------------------------------------------------------------
@@ -382,8 +372,8 @@ TEST(DenseHead, DefaultsAndLists) {
                                 "Linear(4, 10)"}));
   EXPECT_EQ(layers(make_head("dense", R"({"units": []})", {2, 3}, 4)),
             (std::vector<std::string>{"Flatten", "Linear(6, 4)"}));
-  EXPECT_EQ(error_of([] { make_head("dense", R"({"units": [8, 4], "dropout": [0.1]})", {10}, 1); }),
-            "dense: error: dropout lists 1 rates for 2 hidden layers");
+  EXPECT_THROW_MSG(make_head("dense", R"({"units": [8, 4], "dropout": [0.1]})", {10}, 1), Error,
+                   "dense: error: dropout lists 1 rates for 2 hidden layers");
 }
 
 TEST(LinearHead, PoolsSpatialFeaturesLikeResnetFc) {
@@ -404,8 +394,9 @@ TEST(GapLinearHead, Composition) {
   EXPECT_EQ(head->forward(torch::zeros({3, 1280, 2, 2})).sizes().vec(), (Shape{3, 10}));
   EXPECT_EQ(layers(make_head("gap_linear", "{}", {512, 4, 4}, 1)),
             (std::vector<std::string>{"AdaptiveAvgPool2d", "Flatten", "Linear(512, 1)"}));
-  EXPECT_EQ(error_of([] { make_head("gap_linear", "{}", {8192}, 1); }),
-            "gap_linear: error: needs C×H×W features, got 1 axes (use the dense or linear head)");
+  EXPECT_THROW_MSG(
+      make_head("gap_linear", "{}", {8192}, 1), Error,
+      "gap_linear: error: needs C×H×W features, got 1 axes (use the dense or linear head)");
 }
 
 TEST(Schemas, EveryParameterHasTypeDefaultAndDescription) {

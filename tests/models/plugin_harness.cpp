@@ -1,36 +1,20 @@
 #include "models/plugin_harness.h"
 
-#include <dlfcn.h>
-
-#include <stdexcept>
-
+#include "support/bundled_plugins.h"
 #include "support/plugin_params.h"
 
 namespace tlr::testing {
 
-namespace {
-
-void load_plugin(Registry& registry, const std::string& target) {
-  const std::string path = std::string(TLR_PLUGIN_DIR) + "/lib" + target + ".so";
-  void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-  if (handle == nullptr) throw std::runtime_error(path + ": " + dlerror());
-  using Entry = const tlr_plugin_descriptor* (*)();
-  auto entry = reinterpret_cast<Entry>(dlsym(handle, TLR_PLUGIN_ENTRY_SYMBOL));
-  if (entry == nullptr) throw std::runtime_error(path + ": no " TLR_PLUGIN_ENTRY_SYMBOL);
-  const tlr_plugin_descriptor* info = entry();
-  registry.set_origin(path, info->name, info->version);
-  info->register_fn(registry);
-}
-
-}  // namespace
-
 Registry& model_registry() {
   static Registry* registry = [] {
+    // A registry of its own: Schemas.EveryParameterHasTypeDefaultAndDescription counts its
+    // components.
     auto* r = new Registry();
+    auto* loader = new PluginLoader(*r);
     for (const char* target : {"tlr_backbone_basic_cnn", "tlr_backbone_vgg", "tlr_backbone_resnet",
                                "tlr_backbone_mobilenet_v2", "tlr_backbone_torchscript",
                                "tlr_head_dense", "tlr_head_linear", "tlr_head_gap_linear"}) {
-      load_plugin(*r, target);
+      load_bundled(*loader, target);
     }
     return r;
   }();

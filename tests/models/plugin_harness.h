@@ -1,5 +1,5 @@
-// Loads the bundled model plugins (built .so files) into one registry for the tests, the way the
-// runner does: dlopen, tlr_plugin_info(), register_fn.
+// Loads the bundled model plugins (built .so files) into one registry for the tests with the
+// runner's PluginLoader (every check a run applies, the SDK ABI included).
 #pragma once
 
 #include <memory>

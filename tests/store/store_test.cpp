@@ -16,6 +16,7 @@
 #include <type_traits>
 
 #include "engine/util/sha256.h"
+#include "support/expect_throw.h"
 #include "tlr/abi.h"
 #include "tlr/error.h"
 
@@ -28,17 +29,6 @@ static_assert(std::is_nothrow_move_constructible_v<Store>);
 static_assert(std::is_nothrow_move_assignable_v<Store>);
 static_assert(!std::is_copy_constructible_v<Store>);
 static_assert(!std::is_copy_assignable_v<Store>);
-
-// The message a user would read, or "" when nothing was thrown.
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
 
 // A plain sqlite3 connection, the way a user (or another process) sees the file.
 class RawDb {
@@ -178,10 +168,10 @@ TEST_F(StoreSchema, RefusesANewerSchemaVersion) {
     RawDb raw(db_path_);
     raw.exec("PRAGMA user_version = 7");
   }
-  EXPECT_EQ(error_of([&] { Store::open(db_path_); }),
-            db_path_ +
-                ": error: results database schema version 7 is newer than this runner "
-                "(1); upgrade tlr");
+  EXPECT_THROW_MSG(Store::open(db_path_), Error,
+                   db_path_ +
+                       ": error: results database schema version 7 is newer than this runner "
+                       "(1); upgrade tlr");
   RawDb raw(db_path_);
   EXPECT_EQ(raw.value("PRAGMA user_version"), "7") << "a refused database is left untouched";
 }
@@ -189,15 +179,17 @@ TEST_F(StoreSchema, RefusesANewerSchemaVersion) {
 TEST_F(StoreSchema, CorruptFileIsOneLineErrorNamingThePath) {
   fs::create_directories(fs::path(db_path_).parent_path());
   std::ofstream(db_path_) << std::string(4096, 'x');
-  EXPECT_EQ(error_of([&] { Store::open(db_path_); }),
-            db_path_ + ": error: cannot open results database: file is not a database");
+  EXPECT_THROW_MSG(Store::open(db_path_), Error,
+                   db_path_ + ": error: cannot open results database: file is not a database");
 }
 
 TEST_F(StoreSchema, DirectoryInsteadOfFileIsAnError) {
   fs::create_directories(db_path_);
-  const std::string message = error_of([&] { Store::open(db_path_); });
-  EXPECT_EQ(message.rfind(db_path_ + ": error: cannot open results database: ", 0), 0u) << message;
-  EXPECT_EQ(message.find('\n'), std::string::npos);
+  // The rest of the message is SQLite's: one line.
+  EXPECT_THROW_THAT(
+      Store::open(db_path_), Error,
+      ::testing::AllOf(::testing::StartsWith(db_path_ + ": error: cannot open results database: "),
+                       ::testing::Not(::testing::HasSubstr("\n"))));
 }
 
 using StoreRuns = StoreTest;
@@ -253,24 +245,23 @@ TEST_F(StoreRuns, FinishingTwiceIsRefusedAndWritesNothing) {
   Store store = Store::open(db_path_);
   const auto run = store.begin_run(run_of(store.begin_experiment("exp", "exp.yaml", ""), "m"));
   store.finish_run(run, RunStatus::kFailed, "boom");
-  EXPECT_EQ(
-      error_of([&] {
-        store.finish_run(run, RunStatus::kCompleted, "", {{"test", "accuracy", 1.0}});
-      }),
+  EXPECT_THROW_MSG(
+      store.finish_run(run, RunStatus::kCompleted, "", {{"test", "accuracy", 1.0}}), Error,
       db_path_ + ": error: cannot finish run " + std::to_string(run) + ": it is already failed");
   EXPECT_TRUE(store.metrics(run, "test").empty()) << "the metrics rolled back with the status";
   EXPECT_EQ(store.summary(run).error, "boom");
-  EXPECT_EQ(error_of([&] { store.finish_run(999, RunStatus::kCompleted, ""); }),
-            db_path_ + ": error: cannot finish run 999: no such run");
-  EXPECT_EQ(error_of([&] { store.finish_run(run, RunStatus::kRunning, ""); }),
-            db_path_ + ": error: cannot finish run " + std::to_string(run) +
-                ": a final status cannot be 'running'");
+  EXPECT_THROW_MSG(store.finish_run(999, RunStatus::kCompleted, ""), Error,
+                   db_path_ + ": error: cannot finish run 999: no such run");
+  EXPECT_THROW_MSG(store.finish_run(run, RunStatus::kRunning, ""), Error,
+                   db_path_ + ": error: cannot finish run " + std::to_string(run) +
+                       ": a final status cannot be 'running'");
 }
 
 TEST_F(StoreRuns, RunOfUnknownExperimentIsRefused) {
   Store store = Store::open(db_path_);
-  EXPECT_EQ(error_of([&] { store.begin_run(run_of(41, "m")); }),
-            db_path_ + ": error: cannot record run of model 'm': FOREIGN KEY constraint failed");
+  EXPECT_THROW_MSG(
+      store.begin_run(run_of(41, "m")), Error,
+      db_path_ + ": error: cannot record run of model 'm': FOREIGN KEY constraint failed");
 }
 
 // A pid that certainly belongs to no process: a child that has exited and been reaped.
@@ -349,13 +340,13 @@ TEST_F(StoreEpochs, SamePhaseAndEpochTwiceViolatesUnique) {
   Store store = Store::open(db_path_);
   const auto run = store.begin_run(run_of(store.begin_experiment("exp", "exp.yaml", ""), "ft"));
   store.record_epoch(run, epoch_of("train", 1, 0.5));
-  EXPECT_EQ(error_of([&] { store.record_epoch(run, epoch_of("train", 1, 0.6)); }),
-            db_path_ + ": error: cannot record train epoch 1 of run " + std::to_string(run) +
-                ": UNIQUE constraint failed: epochs.run_id, epochs.phase, epochs.epoch");
+  EXPECT_THROW_MSG(store.record_epoch(run, epoch_of("train", 1, 0.6)), Error,
+                   db_path_ + ": error: cannot record train epoch 1 of run " + std::to_string(run) +
+                       ": UNIQUE constraint failed: epochs.run_id, epochs.phase, epochs.epoch");
   EXPECT_EQ(store.epochs(run).size(), 1u);
-  EXPECT_EQ(error_of([&] { store.record_epoch(run + 100, epoch_of("train", 1, 0.5)); }),
-            db_path_ + ": error: cannot record train epoch 1 of run " + std::to_string(run + 100) +
-                ": FOREIGN KEY constraint failed");
+  EXPECT_THROW_MSG(store.record_epoch(run + 100, epoch_of("train", 1, 0.5)), Error,
+                   db_path_ + ": error: cannot record train epoch 1 of run " +
+                       std::to_string(run + 100) + ": FOREIGN KEY constraint failed");
 }
 
 using StoreViews = StoreTest;
@@ -457,11 +448,9 @@ TEST_F(StoreResults, ConfusionMatrixRoundTripsAndIsReplaced) {
                       "predicted_class = 'Shirt'"),
             "50");
   EXPECT_EQ(raw.value("SELECT count(*) FROM confusion"), "4");
-  EXPECT_EQ(error_of([&] {
-              store.record_confusion(run, "val", {"a", "b"}, {{1, 2}});
-            }),
-            db_path_ + ": error: cannot record val confusion matrix of run " + std::to_string(run) +
-                ": expected a 2x2 matrix for 2 classes");
+  EXPECT_THROW_MSG(store.record_confusion(run, "val", {"a", "b"}, {{1, 2}}), Error,
+                   db_path_ + ": error: cannot record val confusion matrix of run " +
+                       std::to_string(run) + ": expected a 2x2 matrix for 2 classes");
 }
 
 TEST_F(StoreResults, ArtifactRecordsChecksumAndSize) {
@@ -479,8 +468,8 @@ TEST_F(StoreResults, ArtifactRecordsChecksumAndSize) {
   EXPECT_EQ(artifacts[0].sha256, sha256_hex("abcdef", 6));
   EXPECT_EQ(artifacts[0].bytes, 6);
   const std::string missing = (dir_ / "missing.pt").string();
-  EXPECT_EQ(error_of([&] { store.record_artifact(run, "checkpoint", missing); }),
-            missing + ": error: cannot read file");
+  EXPECT_THROW_MSG(store.record_artifact(run, "checkpoint", missing), Error,
+                   missing + ": error: cannot read file");
 }
 
 using StoreWal = StoreTest;
@@ -498,19 +487,14 @@ TEST_F(StoreWal, RunInProgressIsVisibleFromASecondConnection) {
 
   constexpr int kEpochs = 40;
   std::atomic<bool> done{false};
-  std::string writer_error;
   std::thread training([&] {
-    writer_error = error_of([&] {
-      for (int epoch = 2; epoch <= kEpochs; ++epoch) {
-        writer.record_epoch(run, epoch_of("train", epoch, 0.5));
-      }
-    });
+    EXPECT_NO_THROW(for (int epoch = 2; epoch <= kEpochs;
+                         ++epoch) { writer.record_epoch(run, epoch_of("train", epoch, 0.5)); });
     done = true;
   });
   std::int64_t last_seen = 1;
-  std::string reader_error;
-  while (!done && reader_error.empty()) {
-    reader_error = error_of([&] {
+  while (!done && !HasFailure()) {
+    EXPECT_NO_THROW({
       const RunSummary seen = reader.summary(run);
       EXPECT_EQ(seen.status, RunStatus::kRunning);
       EXPECT_GE(seen.epochs_run, last_seen) << "committed epochs never disappear";
@@ -518,8 +502,6 @@ TEST_F(StoreWal, RunInProgressIsVisibleFromASecondConnection) {
     });
   }
   training.join();
-  EXPECT_EQ(writer_error, "");
-  EXPECT_EQ(reader_error, "");
   EXPECT_EQ(reader.summary(run).epochs_run, kEpochs);
 
   // A writer holding an open transaction does not block readers, who see the last commit.
@@ -540,7 +522,7 @@ TEST(StoreStatus, StringsMatchTheSchema) {
        {RunStatus::kRunning, RunStatus::kCompleted, RunStatus::kFailed, RunStatus::kInterrupted}) {
     EXPECT_EQ(run_status_from_string(to_string(s)), s);
   }
-  EXPECT_EQ(error_of([] { run_status_from_string("done"); }), "error: unknown run status 'done'");
+  EXPECT_THROW_MSG(run_status_from_string("done"), Error, "error: unknown run status 'done'");
 }
 
 }  // namespace

@@ -1,6 +1,5 @@
 // Each bundled strategy plugin, loaded from its .so, run on a fake cell whose fit/evaluate use the
 // real trainer: what trains, what stays frozen, which data it asks for.
-#include <dlfcn.h>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -9,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "support/bundled_plugins.h"
 #include "support/plugin_params.h"
 #include "tlr/sdk.h"
 #include "train/fixtures.h"
@@ -20,24 +20,10 @@ using testing::changed;
 using testing::FakeCell;
 using testing::state_of;
 
-// Loads libtlr_strategy_<name>.so once per process (never unloaded, as the runner does).
+// Loads libtlr_strategy_<name>.so once per process with the runner's PluginLoader (never
+// unloaded, as the runner does).
 Registry& registry_with(const std::string& name) {
-  static Registry registry;
-  static std::map<std::string, bool> loaded;
-  if (!loaded[name]) {
-    const std::string path = std::string(TLR_PLUGIN_DIR) + "/libtlr_strategy_" + name + ".so";
-    void* library = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-    if (library == nullptr) throw std::runtime_error(path + ": " + dlerror());
-    auto info = reinterpret_cast<const tlr_plugin_descriptor* (*)()>(
-        dlsym(library, TLR_PLUGIN_ENTRY_SYMBOL));
-    if (info == nullptr) throw std::runtime_error(path + ": no " TLR_PLUGIN_ENTRY_SYMBOL);
-    if (info()->abi_version != TLR_ABI_VERSION) throw std::runtime_error(path + ": wrong ABI");
-    Registry own;
-    info()->register_fn(own);
-    registry.absorb(own);
-    loaded[name] = true;
-  }
-  return registry;
+  return testing::bundled_registry("tlr_strategy_" + name);
 }
 
 // `params` with the schema defaults filled in, as in a run.
