@@ -1,4 +1,5 @@
-// basic_cnn: the scratch CNN of seed 000 (Keras): per block Conv(k×k, ReLU) then MaxPool(2×2).
+// basic_cnn: the Keras scratch CNN of the cats-vs-dogs comparison (cats_vs_dogs_vgg16.yaml,
+// docs/experiments.md): per block Conv(k×k, ReLU) then MaxPool(2×2).
 // Blocks "block1_conv", "block1_pool", ...; tensors "block1_conv.weight" / ".bias".
 #include <torch/torch.h>
 
@@ -105,7 +106,7 @@ void register_components(tlr::Registry& registry) {
       [](const tlr::Params& params, const tlr::Context&) -> std::shared_ptr<tlr::Backbone> {
         return std::make_shared<BasicCnn>(params);
       },
-      kSchema, "the seed's scratch CNN: conv(3×3, relu) + max-pool(2×2) blocks");
+      kSchema, "the cats-vs-dogs scratch CNN: conv(3×3, relu) + max-pool(2×2) blocks");
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
-// dense: the seed's Keras classifier: Flatten → [Linear(units) → activation → Dropout(p)]×k →
-// Linear(outputs). No output activation (the runner picks sigmoid or softmax with the loss).
+// dense: the Keras classifier of the cats-vs-dogs models (docs/experiments.md): Flatten →
+// [Linear(units) → activation → Dropout(p)]×k → Linear(outputs). No output activation (the runner
+// picks sigmoid or softmax with the loss).
 #include <torch/torch.h>
 
 #include "tlr/sdk.h"
@@ -20,7 +21,7 @@ constexpr const char* kSchema = R"json({
     "activation": {"type": "string", "enum": ["relu", "none"], "default": "relu",
                    "description": "activation after each hidden layer"},
     "init": {"type": "string", "enum": ["keras", "torch"], "default": "keras",
-           "description": "keras: Glorot-uniform, zero biases (the seed); torch: PyTorch defaults"}
+           "description": "keras: Glorot-uniform weights, zero biases; torch: PyTorch defaults"}
   }
 })json";
 

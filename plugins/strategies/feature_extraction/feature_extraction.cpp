@@ -1,6 +1,7 @@
 // feature_extraction: runs the frozen backbone once per split (features come from the runner's
-// feature cache when present) and trains the head on those features (seed 000 model 3, seed 004
-// way 1). No augmentation: every epoch sees the same features.
+// feature cache when present) and trains the head on those features (the cats-vs-dogs bottleneck
+// features model and vgg16_features.yaml, docs/experiments.md). No augmentation: every epoch sees
+// the same features.
 #include "common/strategy_support.h"
 
 namespace {

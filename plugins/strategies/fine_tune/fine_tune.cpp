@@ -1,8 +1,9 @@
-// fine_tune: unfreezes the backbone from a named block on (seed 000 model 5: VGG16 from
-// block4_conv1) and trains it with the head, optionally after head-only warm-up epochs (seed 003:
-// a head should be pre-trained before fine-tuning) and with a smaller learning rate for the
-// backbone. The validation images' output of the frozen blocks before `from` is computed once
-// (feature cache), not every epoch.
+// fine_tune: unfreezes the backbone from a named block on (the cats-vs-dogs fine-tune model, VGG16
+// from block4_conv1: cats_vs_dogs_vgg16.yaml in docs/experiments.md) and trains it with the head,
+// optionally after head-only warm-up epochs (a head should be trained before the backbone is
+// unfrozen: multiclass_folder.yaml there) and with a smaller learning rate for the backbone. The
+// validation images' output of the frozen blocks before `from` is computed once (feature cache),
+// not every epoch.
 #include "common/strategy_support.h"
 
 namespace {
@@ -25,7 +26,8 @@ constexpr const char* kOwnProperties = R"json("from": {
       "description": "frozen: BatchNorm of frozen blocks keeps inference mode; train: all update"},
     "max_cached_mb": {
       "type": "number", "minimum": 0, "default": 1024,
-      "description": "cache the frozen blocks' validation output up to this size (MiB); 0: never"})json";
+      "description": "cache the frozen blocks' validation output up to this size (MiB); 0: never"}
+)json";
 
 class FineTune : public tlr::Strategy {
  public:

@@ -1,5 +1,6 @@
 // frozen: the backbone stays inside the model with every parameter frozen (BatchNorm layers in
-// inference mode) and only the head trains, on augmented images (seed 000 model 4).
+// inference mode) and only the head trains, on augmented images (the cats-vs-dogs frozen-VGG16
+// model, docs/experiments.md).
 //
 // What a frozen backbone allows: the validation and test images are never augmented, so their
 // features are the same every epoch and come from the runner's feature cache (computed once);

@@ -1,5 +1,6 @@
-// scratch: trains every parameter of backbone and head on the target images (seed 000 models 1
-// and 2, seed 002 strategies 2 and 3: the backbone's weights are whatever the YAML gives).
+// scratch: trains every parameter of backbone and head on the target images (the cats-vs-dogs
+// scratch CNNs, and fruit30's whole-ResNet18 strategies from ImageNet weights and from random
+// ones, docs/experiments.md: the backbone's weights are whatever the YAML gives).
 #include "common/strategy_support.h"
 
 namespace {
