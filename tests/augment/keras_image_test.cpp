@@ -8,6 +8,7 @@
 
 #include "augment/plugin_augmenter.h"
 #include "keras_image/keras_transform.h"
+#include "support/expect_throw.h"
 #include "tlr/error.h"
 
 namespace tlr {
@@ -310,15 +311,11 @@ TEST(KerasImagePlugin, ZoomPairIsUsedAsGiven) {
 }
 
 TEST(KerasImagePlugin, RejectsRescaleAndPointsToDataInputScale) {
-  try {
-    testing::make_plugin_augmenter("keras_image", R"({"rescale": 0.00392156862745098})");
-    FAIL() << "no error";
-  } catch (const Error& e) {
-    EXPECT_STREQ(e.what(),
-                 "augmenter keras_image: error: 'rescale' is not an augmenter parameter; pixel "
-                 "scaling is done by the loader: set data.input.scale instead (e.g. "
-                 "0.00392156862745098 for 1/255)");
-  }
+  EXPECT_THROW_MSG(
+      testing::make_plugin_augmenter("keras_image", R"({"rescale": 0.00392156862745098})"), Error,
+      "augmenter keras_image: error: 'rescale' is not an augmenter parameter; pixel "
+      "scaling is done by the loader: set data.input.scale instead (e.g. "
+      "0.00392156862745098 for 1/255)");
 }
 
 TEST(KerasImagePlugin, SchemaRejectsAnUnknownFillMode) {

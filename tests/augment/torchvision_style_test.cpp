@@ -6,6 +6,7 @@
 #include <random>
 
 #include "augment/plugin_augmenter.h"
+#include "support/expect_throw.h"
 #include "tlr/error.h"
 #include "torchvision_style/torchvision_transform.h"
 
@@ -173,15 +174,11 @@ TEST(TorchvisionStylePlugin, SchemaIsJsonAndNamesTheLoaderNormalisation) {
 }
 
 TEST(TorchvisionStylePlugin, RejectsNormalisationAndPointsToDataInput) {
-  try {
-    testing::make_plugin_augmenter("torchvision_style", R"({"normalize": "imagenet"})");
-    FAIL() << "no error";
-  } catch (const Error& e) {
-    EXPECT_STREQ(e.what(),
-                 "augmenter torchvision_style: error: normalisation is not an augmenter "
-                 "parameter; the loader normalises every split: set data.input.mean and "
-                 "data.input.std (or both to imagenet)");
-  }
+  EXPECT_THROW_MSG(
+      testing::make_plugin_augmenter("torchvision_style", R"({"normalize": "imagenet"})"), Error,
+      "augmenter torchvision_style: error: normalisation is not an augmenter "
+      "parameter; the loader normalises every split: set data.input.mean and "
+      "data.input.std (or both to imagenet)");
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <string>
 
+#include "support/expect_throw.h"
 #include "tlr/error.h"
 
 namespace tlr {
@@ -65,12 +66,8 @@ TEST(Sha256, FileMatchesMemory) {
 }
 
 TEST(Sha256, MissingFileThrowsNamingIt) {
-  try {
-    sha256_file("/nonexistent/tlr/file.bin");
-    FAIL() << "expected tlr::Error";
-  } catch (const Error& e) {
-    EXPECT_STREQ(e.what(), "/nonexistent/tlr/file.bin: error: cannot read file");
-  }
+  EXPECT_THROW_MSG(sha256_file("/nonexistent/tlr/file.bin"), Error,
+                   "/nonexistent/tlr/file.bin: error: cannot read file");
 }
 
 }  // namespace

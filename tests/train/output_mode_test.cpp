@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include "support/expect_throw.h"
 #include "tlr/error.h"
 
 namespace tlr {
@@ -19,14 +20,9 @@ TEST(OutputMode, AutoFollowsTheClassCount) {
 }
 
 TEST(OutputMode, SigmoidWithMoreThanTwoClassesIsAnError) {
-  try {
-    output_mode_for(5, "sigmoid");
-    FAIL() << "no error";
-  } catch (const Error& e) {
-    EXPECT_STREQ(e.what(),
-                 "output: 'sigmoid' needs exactly 2 classes, the data has 5; one sigmoid unit "
-                 "cannot choose among more (use 'softmax' or 'auto')");
-  }
+  EXPECT_THROW_MSG(output_mode_for(5, "sigmoid"), Error,
+                   "output: 'sigmoid' needs exactly 2 classes, the data has 5; one sigmoid unit "
+                   "cannot choose among more (use 'softmax' or 'auto')");
 }
 
 TEST(OutputMode, RejectsOneClassAndUnknownNames) {

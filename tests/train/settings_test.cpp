@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "support/expect_throw.h"
 #include "tlr/error.h"
 
 namespace tlr {
@@ -46,13 +47,9 @@ TEST(TrainingSettings, ParsesEveryBlock) {
 }
 
 TEST(TrainingSettings, RejectsUnknownOptimizerNamingTheKey) {
-  try {
-    TrainingSettings::parse(Params::from_json(R"({"optimizer": {"name": "adamw"}})"));
-    FAIL() << "no error";
-  } catch (const Error& e) {
-    EXPECT_STREQ(e.what(),
-                 "training.optimizer.name: unknown value 'adamw'; expected rmsprop, adam or sgd");
-  }
+  EXPECT_THROW_MSG(
+      TrainingSettings::parse(Params::from_json(R"({"optimizer": {"name": "adamw"}})")), Error,
+      "training.optimizer.name: unknown value 'adamw'; expected rmsprop, adam or sgd");
 }
 
 TEST(TrainingSettings, RejectsOutOfRangeValues) {
