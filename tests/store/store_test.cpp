@@ -15,6 +15,7 @@
 #include <thread>
 #include <type_traits>
 
+#include "core/store/schema.h"
 #include "engine/util/sha256.h"
 #include "support/expect_throw.h"
 #include "tlr/abi.h"
@@ -115,13 +116,14 @@ TEST_F(StoreSchema, FreshDatabaseGetsSchemaVersionAndWal) {
   {
     Store store = Store::open(db_path_);
     EXPECT_EQ(store.schema_version(), Store::latest_schema_version());
-    EXPECT_EQ(Store::latest_schema_version(), 1);
+    EXPECT_EQ(Store::latest_schema_version(), 2);
   }
   ASSERT_TRUE(fs::exists(db_path_)) << "parent directories are created";
   RawDb raw(db_path_);
-  EXPECT_EQ(raw.value("PRAGMA user_version"), "1");
+  EXPECT_EQ(raw.value("PRAGMA user_version"), "2");
   EXPECT_EQ(raw.value("PRAGMA journal_mode"), "wal");
-  for (const char* table : {"experiments", "runs", "epochs", "metrics", "confusion", "artifacts"}) {
+  for (const char* table :
+       {"experiments", "runs", "epochs", "metrics", "confusion", "artifacts", "run_plugins"}) {
     EXPECT_EQ(raw.value(std::string("SELECT type FROM sqlite_master WHERE name = '") + table + "'"),
               "table")
         << table;
@@ -142,7 +144,7 @@ TEST_F(StoreSchema, ReopeningIsANoOp) {
   RawDb before(db_path_);
   const std::string schema = before.value("SELECT group_concat(sql, ';') FROM sqlite_master");
   Store store = Store::open(db_path_);
-  EXPECT_EQ(store.schema_version(), 1);
+  EXPECT_EQ(store.schema_version(), 2);
   EXPECT_EQ(before.value("SELECT group_concat(sql, ';') FROM sqlite_master"), schema);
   EXPECT_EQ(before.value("SELECT count(*) FROM experiments"), "1");
   EXPECT_EQ(store.latest_experiment(), "five_models");
@@ -156,10 +158,31 @@ TEST_F(StoreSchema, MigratesAnEmptyVersionZeroDatabase) {
     raw.exec("CREATE TABLE notes (text TEXT); PRAGMA user_version = 0");
   }
   Store store = Store::open(db_path_);
-  EXPECT_EQ(store.schema_version(), 1);
+  EXPECT_EQ(store.schema_version(), 2);
   RawDb raw(db_path_);
   EXPECT_EQ(raw.value("SELECT count(*) FROM runs"), "0");
   EXPECT_EQ(raw.value("SELECT count(*) FROM notes"), "0") << "unrelated tables are kept";
+}
+
+// A results.db written by a runner of schema 1 keeps its rows: its runs were on the CPU (the new
+// device column says so) and record no plugin libraries.
+TEST_F(StoreSchema, MigratesAVersionOneDatabaseKeepingItsRuns) {
+  fs::create_directories(fs::path(db_path_).parent_path());
+  {
+    RawDb raw(db_path_);
+    raw.exec(std::string(store_detail::migrations().at(0).sql) + "; PRAGMA user_version = 1");
+    raw.exec(
+        "INSERT INTO experiments (name, file, yaml, host, pid) VALUES ('e', 'e.yaml', '', 'h', 1);"
+        "INSERT INTO runs (experiment_id, model, strategy, backbone, config_json, config_hash, "
+        "seed, status, host, pid, versions, threads) VALUES (1, 'm', 'scratch', 'basic_cnn', "
+        "'{}', 'h', 1, 'completed', 'h', 1, '{}', 2)");
+  }
+  Store store = Store::open(db_path_);
+  EXPECT_EQ(store.schema_version(), 2);
+  RawDb raw(db_path_);
+  EXPECT_EQ(raw.value("SELECT model || ' ' || status || ' ' || device FROM runs"),
+            "m completed cpu");
+  EXPECT_TRUE(store.plugins(1).empty());
 }
 
 TEST_F(StoreSchema, RefusesANewerSchemaVersion) {
@@ -171,7 +194,7 @@ TEST_F(StoreSchema, RefusesANewerSchemaVersion) {
   EXPECT_THROW_MSG(Store::open(db_path_), Error,
                    db_path_ +
                        ": error: results database schema version 7 is newer than this runner "
-                       "(1); upgrade tlr");
+                       "(2); upgrade tlr");
   RawDb raw(db_path_);
   EXPECT_EQ(raw.value("PRAGMA user_version"), "7") << "a refused database is left untouched";
 }
