@@ -34,6 +34,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/config/component_params.h"
 #include "core/plugins/loader.h"
 #include "engine/data/image_batches.h"
 #include "engine/data/split_images.h"
@@ -229,11 +230,17 @@ int main(int argc, char** argv) {
       }
     }
     const tlr::Context context;
+    // Params as the runner passes them: the schema's defaults filled in.
     const auto dataset = registry.make_dataset(
-        "image_folder", tlr::Params::from_json(R"({"root": ")" + dir + R"(", "layout": "flat"})"),
+        "image_folder",
+        tlr::config::params_with_defaults(registry, tlr::Kind::dataset, "image_folder",
+                                          {{"root", dir}, {"layout", "flat"}}),
         context);
     const auto augmenter = registry.make_augmenter(
-        "keras_image", tlr::Params::from_json(kCatsVsDogsAugmentation), context);
+        "keras_image",
+        tlr::config::params_with_defaults(registry, tlr::Kind::augmenter, "keras_image",
+                                          nlohmann::json::parse(kCatsVsDogsAugmentation)),
+        context);
     if (static_cast<int>(dataset->size()) != images) {
       throw std::runtime_error(dir + ": " + std::to_string(dataset->size()) + " images, expected " +
                                std::to_string(images) +

@@ -6,7 +6,6 @@
 //   conv_peak_gflops — the best GFLOP/s of any single VGG16 conv shape run alone (forward): the
 //               conv peak libtorch reaches on this CPU, the yardstick of the two above.
 // Usage: bench_vgg16 [threads] [batch] [size] [iterations]. Prints "<name> <value>" lines.
-#include <dlfcn.h>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -14,19 +13,18 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "core/config/component_params.h"
+#include "core/plugins/loader.h"
 #include "engine/util/cpu_allocator.h"
 #include "tlr/sdk.h"
 
 namespace {
 
-void load_plugin(tlr::Registry& registry, const std::string& target) {
-  const std::string path = std::string(TLR_PLUGIN_DIR) + "/lib" + target + ".so";
-  void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-  if (handle == nullptr) throw std::runtime_error(path + ": " + dlerror());
-  using Entry = const tlr_plugin_descriptor* (*)();
-  auto entry = reinterpret_cast<Entry>(dlsym(handle, TLR_PLUGIN_ENTRY_SYMBOL));
-  if (entry == nullptr) throw std::runtime_error(path + ": no plugin entry point");
-  entry()->register_fn(registry);
+// A bundled plugin, loaded and checked as the runner loads it.
+void load_plugin(tlr::PluginLoader& loader, const std::string& target) {
+  if (!loader.load_file(std::string(TLR_PLUGIN_DIR) + "/lib" + target + ".so")) {
+    throw std::runtime_error(loader.problems_text());
+  }
 }
 
 template <typename Step>
@@ -50,15 +48,21 @@ int main(int argc, char** argv) {
   torch::manual_seed(0);
 
   tlr::Registry registry;
-  load_plugin(registry, "tlr_backbone_vgg");
-  load_plugin(registry, "tlr_head_dense");
+  tlr::PluginLoader loader(registry);
+  load_plugin(loader, "tlr_backbone_vgg");
+  load_plugin(loader, "tlr_head_dense");
   const tlr::Context context;
-  auto backbone =
-      registry.make_backbone("vgg", tlr::Params::from_json(R"({"variant": "vgg16"})"), context);
+  // Params as the runner passes them: the schema's defaults filled in.
+  auto params = [&](tlr::Kind kind, const char* name, const char* json) {
+    return tlr::config::params_with_defaults(registry, kind, name, nlohmann::json::parse(json));
+  };
+  auto backbone = registry.make_backbone(
+      "vgg", params(tlr::Kind::backbone, "vgg", R"({"variant": "vgg16"})"), context);
   const auto features_shape = backbone->output_shape({3, size, size});
   auto head =
       registry
-          .make_head("dense", tlr::Params::from_json(R"({"units": [512, 512], "dropout": 0.3})"),
+          .make_head("dense",
+                     params(tlr::Kind::head, "dense", R"({"units": [512, 512], "dropout": 0.3})"),
                      context)
           ->build(features_shape, 1);
   const torch::Tensor images = torch::rand({batch, 3, size, size});

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/config/component_params.h"
 #include "core/config/schema_checker.h"
 #include "core/config/source_map.h"
 #include "tlr/params.h"
@@ -28,10 +29,8 @@ inline const ComponentInfo& component_info(const Registry& registry, Kind kind,
 // `params_json` with every default of the component's schema filled in.
 inline Params with_defaults(const Registry& registry, Kind kind, const std::string& name,
                             const std::string& params_json) {
-  const nlohmann::json schema = nlohmann::json::parse(component_info(registry, kind, name).schema);
-  nlohmann::json params = nlohmann::json::parse(params_json);
-  config::fill_defaults(schema, schema, &params);
-  return Params::from_json(params.dump());
+  return config::params_with_defaults(component_info(registry, kind, name),
+                                      nlohmann::json::parse(params_json));
 }
 
 // The messages of the runner's schema check of `params_json` (defaults filled in first, as the

@@ -7,7 +7,7 @@
 
 #include "cli/commands.h"
 #include "cli/common.h"
-#include "core/config/schema_checker.h"
+#include "core/config/component_params.h"
 #include "core/run/model_failure.h"
 
 namespace tlr::cli {
@@ -32,12 +32,9 @@ std::string type_of(const nlohmann::json& property) {
 // A backbone's blocks as built with its default params: the names strategies' block parameters
 // (fine_tune.from, cut_after) take.
 void describe_blocks(const Registry& registry, const ComponentInfo& c) {
-  nlohmann::json schema = nlohmann::json::parse(c.schema, nullptr, false);
-  nlohmann::json params = nlohmann::json::object();
-  if (!schema.is_discarded()) config::fill_defaults(schema, schema, &params);
   try {
-    std::shared_ptr<Backbone> backbone =
-        registry.make_backbone(c.name, Params::from_json(params.dump()), Context{});
+    std::shared_ptr<Backbone> backbone = registry.make_backbone(
+        c.name, config::params_with_defaults(c, nlohmann::json::object()), Context{});
     std::string line;
     for (const std::string& block : backbone->blocks()) line += (line.empty() ? "" : ", ") + block;
     std::cout << "  blocks (default params): " << line << "\n";
