@@ -175,7 +175,8 @@ TEST(TorchvisionStylePlugin, SchemaIsJsonAndNamesTheLoaderNormalisation) {
 
 TEST(TorchvisionStylePlugin, RejectsNormalisationAndPointsToDataInput) {
   EXPECT_THROW_MSG(
-      testing::make_plugin_augmenter("torchvision_style", R"({"normalize": "imagenet"})"), Error,
+      testing::make_plugin_augmenter("torchvision_style", R"({"normalize": "imagenet"})"),
+      ParamError,
       "augmenter torchvision_style: error: normalisation is not an augmenter "
       "parameter; the loader normalises every split: set data.input.mean and "
       "data.input.std (or both to imagenet)");

@@ -162,6 +162,22 @@ TEST(RunContract, BatchNormHeadWithALastBatchOfOneIsRefusedWithTheFixes) {
   EXPECT_EQ(fixed.exit_code, 0) << describe(fixed);
 }
 
+// A component's own ParamError lands on that component's parameter: here an augmenter told to
+// normalise, which the loader does (data.input.mean/std).
+TEST(RunContract, AnAugmenterParameterAtFaultIsReportedAtItsValue) {
+  TempDir tmp;
+  const std::string file = (tmp.path() / "contract.yaml").string();
+  expect_refused(
+      validate(tmp,
+               replaced(kTwoStages, "    strategy: {plugin: pretrain}\n",
+                        "    strategy: {plugin: pretrain}\n"
+                        "    augmenter: {plugin: torchvision_style, params: {mean: [0.5]}}\n")),
+      file +
+          ":14:59: error: model 'source': augmenter torchvision_style: normalisation is not an "
+          "augmenter parameter; the loader normalises every split: set data.input.mean and "
+          "data.input.std (or both to imagenet)");
+}
+
 TEST(RunContract, CudaOnALibtorchWithoutCudaIsRefusedBeforeAnythingRuns) {
   TempDir tmp;
   const std::string file = (tmp.path() / "contract.yaml").string();

@@ -69,7 +69,10 @@ constexpr const char* kSchema =
       },
       "description": "eval transform Resize(resize) + CenterCrop(crop), applied in eval)json"
     R"json( mode: keeps the central crop/resize of the shorter side, resized back to)json"
-    R"json( the input size"}
+    R"json( the input size"},
+    "normalize": {"description": "not an augmenter parameter: set data.input.mean and std"},
+    "mean": {"description": "not an augmenter parameter: set data.input.mean"},
+    "std": {"description": "not an augmenter parameter: set data.input.std"}
   }
 })json";
 
@@ -89,10 +92,15 @@ void pair_of(const Params& p, const std::string& key, double* lo, double* hi) {
 
 // The schema bounds every value and lists every choice.
 Settings settings_from(const Params& p) {
-  if (p.has("normalize") || p.has("mean") || p.has("std")) {
-    fail(
-        "normalisation is not an augmenter parameter; the loader normalises every split: set "
-        "data.input.mean and data.input.std (or both to imagenet)");
+  // Declared in the schema (so that it does not refuse them as unknown first) to say where
+  // normalisation is set instead.
+  for (const char* key : {"normalize", "mean", "std"}) {
+    if (p.has(key)) {
+      throw tlr::ParamError(key,
+                            "augmenter torchvision_style: error: normalisation is not an augmenter "
+                            "parameter; the loader normalises every split: set data.input.mean "
+                            "and data.input.std (or both to imagenet)");
+    }
   }
   Settings s;
   s.eval = p.string("mode") == "eval";

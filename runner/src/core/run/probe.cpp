@@ -4,6 +4,7 @@
 
 #include <optional>
 #include <regex>
+#include <utility>
 
 #include "core/run/model_failure.h"
 #include "core/run/run_cell.h"
@@ -81,7 +82,7 @@ class ProbeCell : public Cell {
     if (backbone_) return backbone_;
     at("/backbone");
     const json& spec = model_.json["backbone"];
-    backbone_ = in_phase(component("backbone"), "building", [&] {
+    backbone_ = build("backbone", "/backbone", [&] {
       auto built = registry_.make_backbone(plugin_of(spec), params_of(spec), context_);
       if (!built) throw Error("backbone '" + plugin_of(spec) + "' built nothing");
       built->to(device_);
@@ -93,7 +94,7 @@ class ProbeCell : public Cell {
   torch::nn::Sequential make_head(const std::vector<std::int64_t>& in_shape) override {
     at("/head");
     const json& spec = model_.json["head"];
-    return in_phase(component("head"), "building", [&] {
+    return build("head", "/head", [&] {
       auto head = registry_.make_head(plugin_of(spec), params_of(spec), context_);
       torch::nn::Sequential built = head->build(in_shape, output_units(mode_, classes_));
       built->to(device_);
@@ -110,8 +111,8 @@ class ProbeCell : public Cell {
     const json& spec = model_.json.value("augmenter", json());
     if (augment && split == Split::train && spec.is_object()) {
       at("/augmenter");
-      in_phase(component("augmenter"), "building",
-               [&] { registry_.make_augmenter(plugin_of(spec), params_of(spec), context_); });
+      build("augmenter", "/augmenter",
+            [&] { return registry_.make_augmenter(plugin_of(spec), params_of(spec), context_); });
     }
     auto shape = input_shape();
     shape.insert(shape.begin(), kProbeBatch);
@@ -183,9 +184,21 @@ class ProbeCell : public Cell {
   }
 
   const std::string& pointer() const { return pointer_; }
+  // The params of the component whose factory threw a ParamError ("/augmenter/params"), or "".
+  const std::string& component_params() const { return component_params_; }
 
  private:
   void at(const std::string& pointer) { pointer_ = pointer; }
+  // Builds a component with `make`; a ParamError it throws belongs to the component's params.
+  template <class Make>
+  auto build(const char* slot, const char* pointer, Make&& make) -> decltype(make()) {
+    try {
+      return in_phase(component(slot), "building", std::forward<Make>(make));
+    } catch (const ParamError&) {
+      component_params_ = std::string(pointer) + "/params";
+      throw;
+    }
+  }
   std::string component(const char* slot) const {
     return std::string(slot) + " '" + plugin_of(model_.json.value(slot, json())) + "'";
   }
@@ -204,6 +217,7 @@ class ProbeCell : public Cell {
   OutputMode mode_ = OutputMode::sigmoid;
   std::shared_ptr<Backbone> backbone_;
   std::string pointer_ = "/strategy";  // until a service is called: the strategy's own code
+  std::string component_params_;
 };
 
 // Saves libtorch's default CPU generator and puts it back: probing draws random initial weights.
@@ -224,7 +238,7 @@ class KeepGlobalRng {
 // A plugin's own "<name>: error: <problem>" reads "<name>: <problem>" inside a diagnostic, which
 // already says error once.
 std::string without_inner_severity(const std::string& message) {
-  static const std::regex inner("^([A-Za-z0-9_.]+): error: (.*)$");
+  static const std::regex inner("^([A-Za-z0-9_. ]+): error: (.*)$");
   std::smatch match;
   return std::regex_match(message, match, inner) ? match[1].str() + ": " + match[2].str() : message;
 }
@@ -253,8 +267,13 @@ void probe_model(const config::ResolvedModel& model, const Registry& registry,
     auto plugin = registry.make_strategy(strategy, params_of(model.json["strategy"]), context);
     in_phase("strategy '" + strategy + "'", "its run", [&] { plugin->run(*cell); });
   } catch (const ParamError& e) {
-    out->push_back(config::diagnostic_at(model, "/strategy/params/" + e.param(),
-                                         who + without_inner_severity(first_line(e.what()))));
+    // A parameter of a component the cell built (an augmenter's, a backbone's), else of the
+    // strategy.
+    const std::string at = cell->component_params().empty()
+                               ? "/strategy/params/" + e.param()
+                               : cell->component_params() + "/" + e.param();
+    out->push_back(
+        config::diagnostic_at(model, at, who + without_inner_severity(first_line(e.what()))));
   } catch (const std::exception& e) {
     out->push_back(config::diagnostic_at(model, cell->pointer(),
                                          who + without_inner_severity(first_line(e.what()))));
