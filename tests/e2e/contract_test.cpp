@@ -121,6 +121,19 @@ TEST(RunContract, PublisherAfterTheModelLoadingItIsRefused) {
                      "model 'source' publishes them but comes after 'tuned'; move it earlier");
 }
 
+TEST(RunContract, ANamePublishedTwiceIsRefusedAtTheSecond) {
+  TempDir tmp;
+  const std::string file = (tmp.path() / "contract.yaml").string();
+  expect_refused(validate(tmp, replaced(kTwoStages, "  - name: tuned\n",
+                                        "  - name: again\n"
+                                        "    strategy: {plugin: pretrain}\n"
+                                        "    publish: source_weights\n"
+                                        "  - name: tuned\n")),
+                 file +
+                     ":17:14: error: weights 'source_weights' are already published by model "
+                     "'source'; give each published name to one model");
+}
+
 TEST(RunContract, PublisherExpandedByTheMatrixIsRefused) {
   TempDir tmp;
   const std::string file = (tmp.path() / "contract.yaml").string();
