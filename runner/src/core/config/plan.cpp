@@ -291,7 +291,8 @@ class Resolver {
   // Every `weights: {published: NAME}` names the `publish: NAME` of one earlier model that runs
   // once (a publisher expanded by the matrix would publish the name once per copy).
   static void link_weights(Plan* plan, std::vector<Diagnostic>* out) {
-    std::map<std::string, std::size_t> publishers;
+    std::map<std::string, std::size_t> publishers;  // published name -> its model's index
+    std::set<std::string> expanded;     // names whose publisher the matrix expands (said once)
     std::map<std::string, int> copies;  // written name of a publisher -> its models in the plan
     for (const ResolvedModel& model : plan->models) {
       if (!model.publishes.empty()) ++copies[model.written_name];
@@ -302,7 +303,7 @@ class Resolver {
         auto found = publishers.find(model.loads);
         if (found != publishers.end()) {
           model.publisher = found->second;
-        } else {
+        } else if (expanded.count(model.loads) == 0) {
           std::string message = "no earlier model publishes weights '" + model.loads + "'";
           const ResolvedModel* later = nullptr;
           for (std::size_t j = i; j < plan->models.size() && !later; ++j) {
@@ -325,15 +326,15 @@ class Resolver {
       }
       if (model.publishes.empty()) continue;
       if (copies[model.written_name] > 1) {
-        out->push_back(diagnostic_at(model, "/publish",
-                                     "model '" + model.written_name + "' publishes '" +
-                                         model.publishes + "' but runs " +
-                                         std::to_string(copies[model.written_name]) +
-                                         " times, once per matrix value; give it `matrix: false`"));
-        copies[model.written_name] = 0;  // said once
+        if (expanded.insert(model.publishes).second) {
+          out->push_back(
+              diagnostic_at(model, "/publish",
+                            "model '" + model.written_name + "' publishes '" + model.publishes +
+                                "' but runs " + std::to_string(copies[model.written_name]) +
+                                " times, once per matrix value; give it `matrix: false`"));
+        }
         continue;
       }
-      if (copies[model.written_name] == 0) continue;
       auto [it, inserted] = publishers.emplace(model.publishes, i);
       if (!inserted) {
         const ResolvedModel& first = plan->models[it->second];
