@@ -17,6 +17,7 @@
 
 #include "core/store/schema.h"
 #include "engine/util/sha256.h"
+#include "store/store_fixture.h"
 #include "support/expect_throw.h"
 #include "tlr/abi.h"
 #include "tlr/error.h"
@@ -25,88 +26,13 @@ namespace tlr {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::RawDb;
+using testing::StoreTest;
 
 static_assert(std::is_nothrow_move_constructible_v<Store>);
 static_assert(std::is_nothrow_move_assignable_v<Store>);
 static_assert(!std::is_copy_constructible_v<Store>);
 static_assert(!std::is_copy_assignable_v<Store>);
-
-// A plain sqlite3 connection, the way a user (or another process) sees the file.
-class RawDb {
- public:
-  explicit RawDb(const std::string& path) {
-    if (sqlite3_open(path.c_str(), &db_) != SQLITE_OK) ADD_FAILURE() << sqlite3_errmsg(db_);
-    sqlite3_busy_timeout(db_, 5000);
-  }
-  ~RawDb() { sqlite3_close(db_); }
-  void exec(const std::string& sql) {
-    char* message = nullptr;
-    if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &message) != SQLITE_OK) {
-      ADD_FAILURE() << sql << ": " << message;
-      sqlite3_free(message);
-    }
-  }
-  // First column of the first row as text; "<null>" for NULL, "<none>" for no row.
-  std::string value(const std::string& sql) {
-    sqlite3_stmt* stmt = nullptr;
-    if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &stmt, nullptr) != SQLITE_OK) {
-      ADD_FAILURE() << sql << ": " << sqlite3_errmsg(db_);
-      return "<error>";
-    }
-    std::string result = "<none>";
-    if (sqlite3_step(stmt) == SQLITE_ROW) {
-      const auto* text = sqlite3_column_text(stmt, 0);
-      result = text != nullptr ? reinterpret_cast<const char*>(text) : "<null>";
-    }
-    sqlite3_finalize(stmt);
-    return result;
-  }
-
- private:
-  sqlite3* db_ = nullptr;
-};
-
-class StoreTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::temp_directory_path() / ("tlr_store_test_" + std::to_string(getpid()) + "_" +
-                                        info->test_suite_name() + "_" + info->name());
-    fs::remove_all(dir_);
-    db_path_ = (dir_ / "results" / "results.db").string();
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  static RunStart run_of(std::int64_t experiment_id, const std::string& model) {
-    RunStart run;
-    run.experiment_id = experiment_id;
-    run.model = model;
-    run.strategy = "fine_tune";
-    run.backbone = "vgg";
-    run.config_json = R"({"name":")" + model + R"(","training":{"epochs":3}})";
-    run.config_hash = sha256_hex(run.config_json.data(), run.config_json.size());
-    run.seed = 42;
-    run.threads = 2;
-    return run;
-  }
-
-  static EpochRow epoch_of(const std::string& phase, int epoch, double val_acc) {
-    EpochRow row;
-    row.phase = phase;
-    row.epoch = epoch;
-    row.train_loss = 1.0 / epoch;
-    row.train_acc = 0.5 + 0.01 * epoch;
-    row.val_loss = 1.5 / epoch;
-    row.val_acc = val_acc;
-    row.lr = 1e-3;
-    row.seconds = 2.0;
-    row.images_per_second = 100.0 * epoch;
-    return row;
-  }
-
-  fs::path dir_;
-  std::string db_path_;
-};
 
 const std::regex kIsoUtc(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)");
 
@@ -116,14 +42,14 @@ TEST_F(StoreSchema, FreshDatabaseGetsSchemaVersionAndWal) {
   {
     Store store = Store::open(db_path_);
     EXPECT_EQ(store.schema_version(), Store::latest_schema_version());
-    EXPECT_EQ(Store::latest_schema_version(), 2);
+    EXPECT_EQ(Store::latest_schema_version(), 3);
   }
   ASSERT_TRUE(fs::exists(db_path_)) << "parent directories are created";
   RawDb raw(db_path_);
-  EXPECT_EQ(raw.value("PRAGMA user_version"), "2");
+  EXPECT_EQ(raw.value("PRAGMA user_version"), "3");
   EXPECT_EQ(raw.value("PRAGMA journal_mode"), "wal");
-  for (const char* table :
-       {"experiments", "runs", "epochs", "metrics", "confusion", "artifacts", "run_plugins"}) {
+  for (const char* table : {"experiments", "runs", "epochs", "metrics", "confusion", "artifacts",
+                            "run_plugins", "experiment_runs", "file_hashes"}) {
     EXPECT_EQ(raw.value(std::string("SELECT type FROM sqlite_master WHERE name = '") + table + "'"),
               "table")
         << table;
@@ -144,7 +70,7 @@ TEST_F(StoreSchema, ReopeningIsANoOp) {
   RawDb before(db_path_);
   const std::string schema = before.value("SELECT group_concat(sql, ';') FROM sqlite_master");
   Store store = Store::open(db_path_);
-  EXPECT_EQ(store.schema_version(), 2);
+  EXPECT_EQ(store.schema_version(), 3);
   EXPECT_EQ(before.value("SELECT group_concat(sql, ';') FROM sqlite_master"), schema);
   EXPECT_EQ(before.value("SELECT count(*) FROM experiments"), "1");
   EXPECT_EQ(store.latest_experiment(), "five_models");
@@ -158,7 +84,7 @@ TEST_F(StoreSchema, MigratesAnEmptyVersionZeroDatabase) {
     raw.exec("CREATE TABLE notes (text TEXT); PRAGMA user_version = 0");
   }
   Store store = Store::open(db_path_);
-  EXPECT_EQ(store.schema_version(), 2);
+  EXPECT_EQ(store.schema_version(), 3);
   RawDb raw(db_path_);
   EXPECT_EQ(raw.value("SELECT count(*) FROM runs"), "0");
   EXPECT_EQ(raw.value("SELECT count(*) FROM notes"), "0") << "unrelated tables are kept";
@@ -178,11 +104,43 @@ TEST_F(StoreSchema, MigratesAVersionOneDatabaseKeepingItsRuns) {
         "'{}', 'h', 1, 'completed', 'h', 1, '{}', 2)");
   }
   Store store = Store::open(db_path_);
-  EXPECT_EQ(store.schema_version(), 2);
+  EXPECT_EQ(store.schema_version(), 3);
   RawDb raw(db_path_);
   EXPECT_EQ(raw.value("SELECT model || ' ' || status || ' ' || device FROM runs"),
             "m completed cpu");
   EXPECT_TRUE(store.plugins(1).empty());
+}
+
+// A results.db of schema 2 keeps its runs: they have no identity (NULL), so no later invocation
+// reuses or resumes them, were never resumed, and belong to no experiment_runs row.
+TEST_F(StoreSchema, MigratesAVersionTwoDatabaseKeepingItsRuns) {
+  fs::create_directories(fs::path(db_path_).parent_path());
+  {
+    RawDb raw(db_path_);
+    raw.exec(std::string(store_detail::migrations().at(0).sql) + ";" +
+             store_detail::migrations().at(1).sql + "; PRAGMA user_version = 2");
+    raw.exec(
+        "INSERT INTO experiments (name, file, yaml, host, pid) VALUES ('e', 'e.yaml', '', 'h', 1);"
+        "INSERT INTO runs (experiment_id, model, strategy, backbone, config_json, config_hash, "
+        "seed, status, host, pid, versions, threads, device) VALUES (1, 'm', 'scratch', "
+        "'basic_cnn', '{}', 'h', 1, 'completed', 'h', 1, '{}', 2, 'cuda:0');"
+        "INSERT INTO epochs (run_id, phase, epoch, val_acc) VALUES (1, 'train', 1, 0.5)");
+  }
+  Store store = Store::open(db_path_);
+  EXPECT_EQ(store.schema_version(), 3);
+  RawDb raw(db_path_);
+  EXPECT_EQ(raw.value("SELECT model || ' ' || status || ' ' || device || ' ' || "
+                      "ifnull(identity, 'null') || ' ' || resumes FROM runs"),
+            "m completed cuda:0 null 0");
+  EXPECT_EQ(raw.value("SELECT count(*) FROM epochs"), "1");
+  EXPECT_EQ(raw.value("SELECT count(*) FROM experiment_runs"), "0");
+  EXPECT_EQ(raw.value("SELECT count(*) FROM file_hashes"), "0");
+  EXPECT_EQ(raw.value("SELECT name FROM sqlite_master WHERE name = 'runs_by_identity'"),
+            "runs_by_identity");
+  EXPECT_EQ(store.summary(1).identity, "");
+  EXPECT_EQ(store.completed_run(""), std::nullopt) << "a NULL identity matches nothing";
+  EXPECT_EQ(raw.value("PRAGMA integrity_check"), "ok");
+  EXPECT_EQ(raw.value("SELECT count(*) FROM pragma_foreign_key_check"), "0");
 }
 
 TEST_F(StoreSchema, RefusesANewerSchemaVersion) {
@@ -194,7 +152,7 @@ TEST_F(StoreSchema, RefusesANewerSchemaVersion) {
   EXPECT_THROW_MSG(Store::open(db_path_), Error,
                    db_path_ +
                        ": error: results database schema version 7 is newer than this runner "
-                       "(2); upgrade tlr");
+                       "(3); upgrade tlr");
   RawDb raw(db_path_);
   EXPECT_EQ(raw.value("PRAGMA user_version"), "7") << "a refused database is left untouched";
 }

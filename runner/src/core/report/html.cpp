@@ -137,8 +137,9 @@ double value_or_nan(const std::optional<double>& v) { return v ? *v : NAN; }
 }  // namespace
 
 std::string write_html_report(const Store& store, const std::string& experiment,
-                              const std::string& path) {
-  auto rows = store.summaries(experiment);
+                              const std::string& path, const std::vector<std::int64_t>& run_ids) {
+  const bool latest = run_ids.empty();
+  const auto rows = latest ? store.summaries(experiment) : store.summaries_of(run_ids);
   std::ostringstream html;
   html << "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>tlr: "
        << escape(experiment) << "</title><style>"
@@ -150,8 +151,8 @@ std::string write_html_report(const Store& store, const std::string& experiment,
        << ".frame{fill:none;stroke:#bbb}.tick{font-size:10px;fill:#555}.title{font-size:12px;"
        << "font-weight:600}.failed{color:#b71c1c}</style></head><body>";
   html << "<h1>" << escape(experiment) << "</h1><p>" << rows.size()
-       << " models, latest run of each. Test metrics at each model's best-validation "
-          "checkpoint.</p>";
+       << (latest ? " models, latest run of each." : " runs.")
+       << " Test metrics at each model's best-validation checkpoint.</p>";
   html << "<table id=\"comparison\"><tr><th>model</th><th>strategy</th><th>backbone</th>"
        << "<th>trainable params</th><th>best val acc</th><th>test acc</th><th>precision</th>"
        << "<th>recall</th><th>F1</th><th>epochs</th><th>time (s)</th><th>img/s</th>"

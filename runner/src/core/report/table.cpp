@@ -169,7 +169,8 @@ std::string render_report(const ReportOptions& options) {
     if (!latest) throw Error(options.db_path + ": error: no experiment recorded yet");
     experiment = *latest;
   }
-  auto rows = store.summaries(experiment);
+  const auto rows =
+      options.run_ids.empty() ? store.summaries(experiment) : store.summaries_of(options.run_ids);
   if (rows.empty()) {
     throw Error(options.db_path + ": error: no runs of experiment '" + experiment + "'");
   }
@@ -183,7 +184,7 @@ std::string render_report(const ReportOptions& options) {
         (std::filesystem::path(ResultsLayout(options.html_dir).experiment_dir(experiment)) /
          "report.html")
             .string();
-    write_html_report(store, experiment, path);
+    write_html_report(store, experiment, path, options.run_ids);
     if (options.format == "table") text += "\nreport: " + path + "\n";
   }
   return text;

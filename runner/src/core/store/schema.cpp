@@ -154,12 +154,48 @@ CREATE TABLE run_plugins (
 );
 )sql";
 
+// v3: skipping, resuming and sharing cells between runner invocations.
+// - runs.identity: the cell's identity, a sha256 hex the runner computes over everything that
+//   decides the cell's result (resolved model, data, seed, weight files, plugin libraries); a
+//   completed run with the same identity is reused instead of trained again, an interrupted one
+//   resumed from its checkpoint. NULL for runs recorded before v3, which match nothing.
+// - runs.resumes: how many times the run was resumed from a checkpoint (0: it ran in one go).
+//   A resumed run keeps its id, started_at and artifacts; its epochs up to the checkpoint stay
+//   and it records the rest, and its metrics and confusion matrices again.
+// - experiment_runs: which runs an invocation of an experiment ran ('ran'), resumed from an
+//   interrupted invocation ('resumed') or reused because an earlier invocation, maybe of another
+//   experiment file, completed the same cell ('skipped'). runs.experiment_id stays the invocation
+//   that began the run.
+// - file_hashes: sha256 of large input files (weights) keyed by path, size and mtime, so a file is
+//   hashed once rather than by every run that computes an identity. A cache: deleting rows is safe.
+constexpr const char* kSchemaV3 = R"sql(
+ALTER TABLE runs ADD COLUMN identity TEXT;
+ALTER TABLE runs ADD COLUMN resumes INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX runs_by_identity ON runs (identity);
+
+CREATE TABLE experiment_runs (
+  experiment_id INTEGER NOT NULL REFERENCES experiments (id) ON DELETE CASCADE,
+  run_id        INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+  how           TEXT NOT NULL CHECK (how IN ('ran', 'resumed', 'skipped')),
+  PRIMARY KEY (experiment_id, run_id)
+);
+CREATE INDEX experiment_runs_by_run ON experiment_runs (run_id);
+
+CREATE TABLE file_hashes (
+  path     TEXT PRIMARY KEY,  -- absolute, symbolic links resolved
+  bytes    INTEGER NOT NULL,
+  mtime_ns INTEGER NOT NULL,  -- nanoseconds since 1970-01-01 UTC
+  sha256   TEXT NOT NULL
+);
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
   static const std::vector<Migration> steps = {
       {1, kSchemaV1},
       {2, kSchemaV2},
+      {3, kSchemaV3},
   };
   return steps;
 }

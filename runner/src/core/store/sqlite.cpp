@@ -1,14 +1,20 @@
 #include "core/store/sqlite.h"
 
-#include <utility>
+#include <unistd.h>
 
-#include "tlr/error.h"
+#include <algorithm>
+#include <random>
+#include <thread>
+#include <utility>
 
 namespace tlr::store_detail {
 
 void fail(sqlite3* db, const std::string& path, const std::string& what) {
-  const char* reason = db != nullptr ? sqlite3_errmsg(db) : "out of memory";
-  throw Error(path + ": error: " + what + ": " + reason);
+  if (db == nullptr) throw Error(path + ": error: " + what + ": out of memory");
+  const std::string message = path + ": error: " + what + ": " + sqlite3_errmsg(db);
+  const int code = sqlite3_errcode(db) & 0xff;  // the primary code of an extended one
+  if (code == SQLITE_BUSY || code == SQLITE_LOCKED) throw BusyError(message);
+  throw Error(message);
 }
 
 void exec(sqlite3* db, const std::string& path, const char* sql, const std::string& what) {
@@ -103,6 +109,64 @@ Transaction::~Transaction() {
 void Transaction::commit() {
   exec(db_, path_, "COMMIT", what_);
   open_ = false;
+}
+
+namespace {
+
+// A random delay in [1, cap] ms. The generator is reseeded in a forked child, which would
+// otherwise draw the same delays as its parent and its siblings.
+std::chrono::milliseconds backoff(int failures) {
+  thread_local pid_t seeded_for = 0;
+  thread_local std::minstd_rand random;
+  if (seeded_for != getpid()) {
+    seeded_for = getpid();
+    random.seed(std::random_device{}() ^ static_cast<unsigned>(seeded_for));
+  }
+  const int cap = std::min(100, 1 << std::min(failures, 7));
+  return std::chrono::milliseconds(std::uniform_int_distribution<int>(1, cap)(random));
+}
+
+}  // namespace
+
+void retry_busy(sqlite3* db, const std::string& path, const std::string& what,
+                const std::function<void()>& attempt, std::chrono::milliseconds budget) {
+  using Clock = std::chrono::steady_clock;
+  const auto deadline = Clock::now() + budget;
+  // Whatever happens, the connection is left with the full busy timeout for its next reads.
+  struct RestoreTimeout {
+    sqlite3* db;
+    ~RestoreTimeout() { sqlite3_busy_timeout(db, static_cast<int>(kBusyTimeout.count())); }
+  } restore{db};
+  for (int failures = 0;; ++failures) {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    sqlite3_busy_timeout(db, static_cast<int>(std::max<std::int64_t>(
+                                 0, std::min<std::int64_t>(left.count(), kBusyTimeout.count()))));
+    try {
+      attempt();
+      return;
+    } catch (const BusyError&) {
+      if (Clock::now() >= deadline) {
+        const auto ms = budget.count();
+        throw Error(
+            path + ": error: " + what + ": database is locked; gave up after " +
+            (ms % 1000 == 0 ? std::to_string(ms / 1000) + " s" : std::to_string(ms) + " ms"));
+      }
+      std::this_thread::sleep_for(backoff(failures));
+    }
+  }
+}
+
+void write_transaction(sqlite3* db, const std::string& path, const std::string& what,
+                       const std::function<void()>& body, std::chrono::milliseconds budget) {
+  retry_busy(
+      db, path, what,
+      [&] {
+        Transaction tx(db, path, what);
+        body();
+        tx.commit();
+      },
+      budget);
 }
 
 }  // namespace tlr::store_detail

@@ -1,17 +1,31 @@
-// Thin RAII over the SQLite C API for the run store: a prepared statement and a write
-// transaction. Every failure becomes a one-line tlr::Error "<db path>: error: <what>: <sqlite>",
-// so callers only say what they were doing.
+// Thin RAII over the SQLite C API for the run store: a prepared statement, a write transaction
+// and the retry of a transaction that lost the race for the write lock. Every failure becomes a
+// one-line tlr::Error "<db path>: error: <what>: <sqlite>", so callers only say what they were
+// doing.
 #pragma once
 
 #include <sqlite3.h>
 
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 
+#include "tlr/error.h"
+
 namespace tlr::store_detail {
 
-// Throws tlr::Error("<path>: error: <what>: <sqlite3_errmsg>").
+// SQLITE_BUSY or SQLITE_LOCKED: another connection held a lock longer than the busy timeout, or
+// SQLite refused to wait (it does not call the busy handler where waiting could deadlock). The
+// statement did nothing; the whole transaction can be run again.
+class BusyError : public Error {
+ public:
+  using Error::Error;
+};
+
+// Throws tlr::Error("<path>: error: <what>: <sqlite3_errmsg>"), a BusyError for SQLITE_BUSY and
+// SQLITE_LOCKED.
 [[noreturn]] void fail(sqlite3* db, const std::string& path, const std::string& what);
 
 // Runs SQL without results (several statements allowed).
@@ -70,5 +84,29 @@ class Transaction {
   std::string what_;
   bool open_ = true;
 };
+
+// How long one attempt waits in SQLite's busy handler, and how long retry_busy keeps trying in
+// all. Several runners write one results.db; a transaction of the store holds the lock for
+// milliseconds, so minutes of waiting means a stuck process (or a user's sqlite3 shell left
+// inside BEGIN), which is worth an error.
+inline constexpr std::chrono::milliseconds kBusyTimeout{30'000};
+inline constexpr std::chrono::milliseconds kBusyBudget{120'000};
+
+// Calls `attempt` until it returns without a BusyError, sleeping a short random time (1 ms, up
+// to 100 ms as attempts fail) between tries so that writers which collided do not collide again
+// in step. The busy timeout of `db` is lowered for the last tries so the whole stays within
+// `budget`; then throws "<path>: error: <what>: database is locked; gave up after 120 s" (the
+// budget, in ms when it is not whole seconds).
+// `attempt` must be safe to run again: everything it wrote was rolled back.
+void retry_busy(sqlite3* db, const std::string& path, const std::string& what,
+                const std::function<void()>& attempt,
+                std::chrono::milliseconds budget = kBusyBudget);
+
+// retry_busy around one Transaction: `body` runs inside BEGIN IMMEDIATE and is committed; on a
+// BusyError anywhere (BEGIN, a statement, COMMIT) it is rolled back and run again. Other errors
+// roll back and propagate.
+void write_transaction(sqlite3* db, const std::string& path, const std::string& what,
+                       const std::function<void()>& body,
+                       std::chrono::milliseconds budget = kBusyBudget);
 
 }  // namespace tlr::store_detail

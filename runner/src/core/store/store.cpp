@@ -2,10 +2,12 @@
 
 #include <signal.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
 #include <torch/version.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <filesystem>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -22,12 +24,11 @@ namespace tlr {
 
 using store_detail::exec;
 using store_detail::fail;
+using store_detail::retry_busy;
 using store_detail::Statement;
-using store_detail::Transaction;
+using store_detail::write_transaction;
 
 namespace {
-
-constexpr int kBusyTimeoutMs = 5000;
 
 std::string host_name() {
   char name[256] = {};
@@ -48,10 +49,14 @@ int read_user_version(sqlite3* db, const std::string& path, const std::string& w
   return static_cast<int>(version.int64(0));
 }
 
+// Columns of run_summary (or latest_runs) AS s, and the run's identity from runs by primary key
+// (the views predate the column).
 constexpr const char* kSummaryColumns =
-    "experiment, experiment_id, run_id, model, strategy, backbone, status, best_val_acc, "
-    "test_accuracy, test_precision, test_recall, test_f1, epochs_run, wall_seconds, "
-    "mean_images_per_second, trainable_params, error, seed, config_hash, started_at, finished_at";
+    "s.experiment, s.experiment_id, s.run_id, s.model, s.strategy, s.backbone, s.status, "
+    "s.best_val_acc, s.test_accuracy, s.test_precision, s.test_recall, s.test_f1, s.epochs_run, "
+    "s.wall_seconds, s.mean_images_per_second, s.trainable_params, s.error, s.seed, "
+    "s.config_hash, s.started_at, s.finished_at, "
+    "(SELECT r.identity FROM runs AS r WHERE r.id = s.run_id)";
 
 RunSummary read_summary(const Statement& row) {
   RunSummary s;
@@ -76,7 +81,30 @@ RunSummary read_summary(const Statement& row) {
   s.config_hash = row.text(18);
   s.started_at = row.text(19);
   s.finished_at = row.text(20);
+  s.identity = row.text(21);
   return s;
+}
+
+// Size and modification time (ns since the epoch) of the file `path` names, symlinks followed.
+struct FileStamp {
+  std::int64_t bytes = 0, mtime_ns = 0;
+  bool operator==(const FileStamp& other) const {
+    return bytes == other.bytes && mtime_ns == other.mtime_ns;
+  }
+};
+
+std::optional<FileStamp> stamp_of(const std::string& path) {
+  struct stat info {};
+  if (stat(path.c_str(), &info) != 0 || !S_ISREG(info.st_mode)) return std::nullopt;
+  return FileStamp{static_cast<std::int64_t>(info.st_size),
+                   static_cast<std::int64_t>(info.st_mtim.tv_sec) * 1'000'000'000 +
+                       static_cast<std::int64_t>(info.st_mtim.tv_nsec)};
+}
+
+std::int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 }  // namespace
@@ -141,36 +169,51 @@ Store Store::open(const std::string& path) {
   return store;
 }
 
+namespace {
+
+[[noreturn]] void refuse_newer(const std::string& path, int found) {
+  throw Error(path + ": error: results database schema version " + std::to_string(found) +
+              " is newer than this runner (" +
+              std::to_string(store_detail::latest_schema_version()) + "); upgrade tlr");
+}
+
+}  // namespace
+
 void Store::configure_and_migrate() {
   sqlite3* db = db_.get();
   const std::string open_error = "cannot open results database";
-  sqlite3_busy_timeout(db, kBusyTimeoutMs);
-  // The first read of the file: a corrupt or foreign file fails here ("file is not a database").
-  const int found = read_user_version(db, path_, open_error);
   const int latest = latest_schema_version();
-  if (found > latest) {
-    throw Error(path_ + ": error: results database schema version " + std::to_string(found) +
-                " is newer than this runner (" + std::to_string(latest) + "); upgrade tlr");
-  }
-  {
+  // Several processes may open a fresh file at the same moment (parallel cells): each step below
+  // may find the file locked by another one's, and is retried whole.
+  int found = 0;
+  retry_busy(db, path_, open_error, [&] {
+    // The first read of the file: a corrupt or foreign file fails here ("file is not a database").
+    found = read_user_version(db, path_, open_error);
+    if (found > latest) refuse_newer(path_, found);
+    // Switching to WAL takes an exclusive lock once per file; later it is a no-op.
     Statement wal(db, path_, "PRAGMA journal_mode = WAL", open_error);
     wal.step();
-  }
+  });
   // NORMAL is durable across application crashes in WAL mode; only a power loss may drop the
   // last transactions, which costs at most an epoch row.
   exec(db, path_, "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON", open_error);
+  // A version only grows, so an up-to-date file needs no write lock (a report opening the file
+  // while runners write does not queue behind them).
+  if (found == latest) return;
 
-  for (const auto& step : store_detail::migrations()) {
-    if (step.version <= found) continue;
-    const std::string what =
-        "cannot migrate results database to schema version " + std::to_string(step.version);
-    Transaction tx(db, path_, what);
-    // Another process may have migrated between our read and taking the write lock.
-    if (read_user_version(db, path_, what) >= step.version) continue;
-    exec(db, path_, step.sql, what);
-    exec(db, path_, ("PRAGMA user_version = " + std::to_string(step.version)).c_str(), what);
-    tx.commit();
-  }
+  const std::string what =
+      "cannot migrate results database to schema version " + std::to_string(latest);
+  write_transaction(db, path_, what, [&] {
+    // Re-read under the write lock: another process may have migrated since the read above.
+    const int current = read_user_version(db, path_, what);
+    if (current > latest) refuse_newer(path_, current);
+    // All steps in one transaction: a file is at its old version or the latest, never between.
+    for (const auto& step : store_detail::migrations()) {
+      if (step.version <= current) continue;
+      exec(db, path_, step.sql, what);
+      exec(db, path_, ("PRAGMA user_version = " + std::to_string(step.version)).c_str(), what);
+    }
+  });
 }
 
 int Store::schema_version() const {
@@ -182,13 +225,17 @@ int Store::latest_schema_version() { return store_detail::latest_schema_version(
 std::int64_t Store::begin_experiment(const std::string& name, const std::string& file,
                                      const std::string& yaml) {
   const std::string what = "cannot record experiment '" + name + "'";
-  Statement insert(db_.get(), path_,
-                   "INSERT INTO experiments (name, file, yaml, host, pid) VALUES (?, ?, ?, ?, ?)",
-                   what);
-  insert.bind(1, name).bind(2, file).bind(3, yaml).bind(4, host_name());
-  insert.bind(5, static_cast<std::int64_t>(getpid()));
-  insert.run();
-  return sqlite3_last_insert_rowid(db_.get());
+  std::int64_t id = 0;
+  write_transaction(db_.get(), path_, what, [&] {
+    Statement insert(db_.get(), path_,
+                     "INSERT INTO experiments (name, file, yaml, host, pid) VALUES (?, ?, ?, ?, ?)",
+                     what);
+    insert.bind(1, name).bind(2, file).bind(3, yaml).bind(4, host_name());
+    insert.bind(5, static_cast<std::int64_t>(getpid()));
+    insert.run();
+    id = sqlite3_last_insert_rowid(db_.get());
+  });
+  return id;
 }
 
 void Store::finish_experiment(std::int64_t experiment_id, RunStatus status) {
@@ -196,57 +243,63 @@ void Store::finish_experiment(std::int64_t experiment_id, RunStatus status) {
   if (status == RunStatus::kRunning) {
     throw Error(path_ + ": error: " + what + ": a final status cannot be 'running'");
   }
-  Statement update(db_.get(), path_,
-                   "UPDATE experiments SET status = ?, "
-                   "finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?",
-                   what);
-  update.bind(1, to_string(status)).bind(2, experiment_id);
-  update.run();
-  if (sqlite3_changes(db_.get()) == 0) {
-    throw Error(path_ + ": error: " + what + ": no such experiment");
-  }
+  write_transaction(db_.get(), path_, what, [&] {
+    Statement update(db_.get(), path_,
+                     "UPDATE experiments SET status = ?, "
+                     "finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?",
+                     what);
+    update.bind(1, to_string(status)).bind(2, experiment_id);
+    update.run();
+    if (sqlite3_changes(db_.get()) == 0) {
+      throw Error(path_ + ": error: " + what + ": no such experiment");
+    }
+  });
 }
 
 std::int64_t Store::begin_run(const RunStart& run) {
   const std::string what = "cannot record run of model '" + run.model + "'";
-  Transaction tx(db_.get(), path_, what);
-  Statement insert(db_.get(), path_,
-                   "INSERT INTO runs (experiment_id, model, strategy, backbone, config_json, "
-                   "config_hash, seed, host, pid, versions, threads, device) "
-                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                   what);
-  insert.bind(1, run.experiment_id).bind(2, run.model).bind(3, run.strategy);
-  insert.bind(4, run.backbone).bind(5, run.config_json).bind(6, run.config_hash);
-  insert.bind(7, run.seed).bind(8, host_name()).bind(9, static_cast<std::int64_t>(getpid()));
-  insert.bind(10, run.versions_json.empty() ? build_versions_json() : run.versions_json);
-  insert.bind(11, run.threads).bind(12, run.device);
-  insert.run();
-  const std::int64_t id = sqlite3_last_insert_rowid(db_.get());
-  for (const PluginUse& use : run.plugins) {
+  const std::string versions =
+      run.versions_json.empty() ? build_versions_json() : run.versions_json;
+  std::int64_t id = 0;
+  write_transaction(db_.get(), path_, what, [&] {
+    Statement insert(db_.get(), path_,
+                     "INSERT INTO runs (experiment_id, model, strategy, backbone, config_json, "
+                     "config_hash, seed, host, pid, versions, threads, device, identity) "
+                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULLIF(?, ''))",
+                     what);
+    insert.bind(1, run.experiment_id).bind(2, run.model).bind(3, run.strategy);
+    insert.bind(4, run.backbone).bind(5, run.config_json).bind(6, run.config_hash);
+    insert.bind(7, run.seed).bind(8, host_name()).bind(9, static_cast<std::int64_t>(getpid()));
+    insert.bind(10, versions).bind(11, run.threads).bind(12, run.device).bind(13, run.identity);
+    insert.run();
+    id = sqlite3_last_insert_rowid(db_.get());
     Statement plugin(db_.get(), path_,
                      "INSERT INTO run_plugins (run_id, kind, component, plugin, version, library, "
                      "sha256) VALUES (?, ?, ?, ?, ?, ?, ?)",
                      what);
-    plugin.bind(1, id).bind(2, use.kind).bind(3, use.component).bind(4, use.plugin);
-    plugin.bind(5, use.version).bind(6, use.library).bind(7, use.sha256);
-    plugin.run();
-  }
-  tx.commit();
+    for (const PluginUse& use : run.plugins) {
+      plugin.bind(1, id).bind(2, use.kind).bind(3, use.component).bind(4, use.plugin);
+      plugin.bind(5, use.version).bind(6, use.library).bind(7, use.sha256);
+      plugin.run();
+    }
+  });
   return id;
 }
 
 void Store::record_epoch(std::int64_t run_id, const EpochRow& row) {
   const std::string what = "cannot record " + row.phase + " epoch " + std::to_string(row.epoch) +
                            " of run " + std::to_string(run_id);
-  // A single INSERT is its own transaction in SQLite: one commit per epoch.
-  Statement insert(db_.get(), path_,
-                   "INSERT INTO epochs (run_id, phase, epoch, train_loss, train_acc, val_loss, "
-                   "val_acc, lr, seconds, images_per_second) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                   what);
-  insert.bind(1, run_id).bind(2, row.phase).bind(3, row.epoch).bind(4, row.train_loss);
-  insert.bind(5, row.train_acc).bind(6, row.val_loss).bind(7, row.val_acc).bind(8, row.lr);
-  insert.bind(9, row.seconds).bind(10, row.images_per_second);
-  insert.run();
+  write_transaction(db_.get(), path_, what, [&] {
+    Statement insert(
+        db_.get(), path_,
+        "INSERT INTO epochs (run_id, phase, epoch, train_loss, train_acc, val_loss, "
+        "val_acc, lr, seconds, images_per_second) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        what);
+    insert.bind(1, run_id).bind(2, row.phase).bind(3, row.epoch).bind(4, row.train_loss);
+    insert.bind(5, row.train_acc).bind(6, row.val_loss).bind(7, row.val_acc).bind(8, row.lr);
+    insert.bind(9, row.seconds).bind(10, row.images_per_second);
+    insert.run();
+  });
 }
 
 namespace {
@@ -260,13 +313,13 @@ constexpr const char* kUpsertMetric =
 void Store::record_metrics(std::int64_t run_id, const std::string& split,
                            const std::vector<std::pair<std::string, double>>& values) {
   const std::string what = "cannot record " + split + " metrics of run " + std::to_string(run_id);
-  Transaction tx(db_.get(), path_, what);
-  Statement upsert(db_.get(), path_, kUpsertMetric, what);
-  for (const auto& [name, value] : values) {
-    upsert.bind(1, run_id).bind(2, split).bind(3, name).bind(4, value);
-    upsert.run();
-  }
-  tx.commit();
+  write_transaction(db_.get(), path_, what, [&] {
+    Statement upsert(db_.get(), path_, kUpsertMetric, what);
+    for (const auto& [name, value] : values) {
+      upsert.bind(1, run_id).bind(2, split).bind(3, name).bind(4, value);
+      upsert.run();
+    }
+  });
 }
 
 void Store::record_confusion(std::int64_t run_id, const std::string& split,
@@ -281,23 +334,23 @@ void Store::record_confusion(std::int64_t run_id, const std::string& split,
     throw Error(path_ + ": error: " + what + ": expected a " + std::to_string(n) + "x" +
                 std::to_string(n) + " matrix for " + std::to_string(n) + " classes");
   }
-  Transaction tx(db_.get(), path_, what);
-  Statement clear(db_.get(), path_, "DELETE FROM confusion WHERE run_id = ? AND split = ?", what);
-  clear.bind(1, run_id).bind(2, split);
-  clear.run();
-  Statement insert(db_.get(), path_,
-                   "INSERT INTO confusion (run_id, split, true_label, predicted_label, "
-                   "true_class, predicted_class, count) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                   what);
-  for (std::size_t t = 0; t < n; ++t) {
-    for (std::size_t p = 0; p < n; ++p) {
-      insert.bind(1, run_id).bind(2, split).bind(3, static_cast<std::int64_t>(t));
-      insert.bind(4, static_cast<std::int64_t>(p)).bind(5, classes[t]).bind(6, classes[p]);
-      insert.bind(7, counts[t][p]);
-      insert.run();
+  write_transaction(db_.get(), path_, what, [&] {
+    Statement clear(db_.get(), path_, "DELETE FROM confusion WHERE run_id = ? AND split = ?", what);
+    clear.bind(1, run_id).bind(2, split);
+    clear.run();
+    Statement insert(db_.get(), path_,
+                     "INSERT INTO confusion (run_id, split, true_label, predicted_label, "
+                     "true_class, predicted_class, count) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                     what);
+    for (std::size_t t = 0; t < n; ++t) {
+      for (std::size_t p = 0; p < n; ++p) {
+        insert.bind(1, run_id).bind(2, split).bind(3, static_cast<std::int64_t>(t));
+        insert.bind(4, static_cast<std::int64_t>(p)).bind(5, classes[t]).bind(6, classes[p]);
+        insert.bind(7, counts[t][p]);
+        insert.run();
+      }
     }
-  }
-  tx.commit();
+  });
 }
 
 void Store::record_artifact(std::int64_t run_id, const std::string& kind, const std::string& path) {
@@ -307,16 +360,18 @@ void Store::record_artifact(std::int64_t run_id, const std::string& kind, const 
   const auto bytes = std::filesystem::file_size(path, ec);
   if (ec) throw Error(path + ": error: cannot read file size: " + ec.message());
   const std::string what = "cannot record artifact " + path + " of run " + std::to_string(run_id);
-  Statement upsert(
-      db_.get(), path_,
-      "INSERT INTO artifacts (run_id, kind, path, sha256, bytes) VALUES (?, ?, ?, ?, ?) "
-      "ON CONFLICT (run_id, path) DO UPDATE SET kind = excluded.kind, "
-      "sha256 = excluded.sha256, bytes = excluded.bytes, "
-      "recorded_at = excluded.recorded_at",
-      what);
-  upsert.bind(1, run_id).bind(2, kind).bind(3, path).bind(4, digest);
-  upsert.bind(5, static_cast<std::int64_t>(bytes));
-  upsert.run();
+  write_transaction(db_.get(), path_, what, [&] {
+    Statement upsert(
+        db_.get(), path_,
+        "INSERT INTO artifacts (run_id, kind, path, sha256, bytes) VALUES (?, ?, ?, ?, ?) "
+        "ON CONFLICT (run_id, path) DO UPDATE SET kind = excluded.kind, "
+        "sha256 = excluded.sha256, bytes = excluded.bytes, "
+        "recorded_at = excluded.recorded_at",
+        what);
+    upsert.bind(1, run_id).bind(2, kind).bind(3, path).bind(4, digest);
+    upsert.bind(5, static_cast<std::int64_t>(bytes));
+    upsert.run();
+  });
 }
 
 void Store::finish_run(std::int64_t run_id, RunStatus status, const std::string& error,
@@ -325,77 +380,188 @@ void Store::finish_run(std::int64_t run_id, RunStatus status, const std::string&
   if (status == RunStatus::kRunning) {
     throw Error(path_ + ": error: " + what + ": a final status cannot be 'running'");
   }
-  Transaction tx(db_.get(), path_, what);
-  Statement update(db_.get(), path_,
-                   // 'now' is evaluated once per statement, so both columns agree.
-                   "UPDATE runs SET status = ?, error = NULLIF(?, ''), "
-                   "finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), "
-                   "wall_seconds = ROUND((julianday('now') - julianday(started_at)) * 86400.0, 3) "
-                   "WHERE id = ? AND status = 'running'",
-                   what);
-  update.bind(1, to_string(status)).bind(2, error).bind(3, run_id);
-  update.run();
-  if (sqlite3_changes(db_.get()) == 0) {
-    Statement current(db_.get(), path_, "SELECT status FROM runs WHERE id = ?", what);
-    current.bind(1, run_id);
-    if (!current.step()) throw Error(path_ + ": error: " + what + ": no such run");
-    throw Error(path_ + ": error: " + what + ": it is already " + current.text(0));
-  }
-  Statement upsert(db_.get(), path_, kUpsertMetric, what);
-  for (const auto& m : metrics) {
-    upsert.bind(1, run_id).bind(2, m.split).bind(3, m.name).bind(4, m.value);
-    upsert.run();
-  }
-  tx.commit();
+  write_transaction(db_.get(), path_, what, [&] {
+    Statement update(
+        db_.get(), path_,
+        // 'now' is evaluated once per statement, so both columns agree.
+        "UPDATE runs SET status = ?, error = NULLIF(?, ''), "
+        "finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), "
+        "wall_seconds = ROUND((julianday('now') - julianday(started_at)) * 86400.0, 3) "
+        "WHERE id = ? AND status = 'running'",
+        what);
+    update.bind(1, to_string(status)).bind(2, error).bind(3, run_id);
+    update.run();
+    if (sqlite3_changes(db_.get()) == 0) {
+      Statement current(db_.get(), path_, "SELECT status FROM runs WHERE id = ?", what);
+      current.bind(1, run_id);
+      if (!current.step()) throw Error(path_ + ": error: " + what + ": no such run");
+      throw Error(path_ + ": error: " + what + ": it is already " + current.text(0));
+    }
+    Statement upsert(db_.get(), path_, kUpsertMetric, what);
+    for (const auto& m : metrics) {
+      upsert.bind(1, run_id).bind(2, m.split).bind(3, m.name).bind(4, m.value);
+      upsert.run();
+    }
+  });
 }
 
 int Store::mark_stale_runs() {
   const std::string what = "cannot mark interrupted runs";
   const std::string host = host_name();
   struct Stale {
-    std::int64_t id, pid;
+    std::int64_t id, pid, resumes;
   };
   // Read without the write lock: opening a database only to read it (a report while another
   // runner trains) must not wait for, or block, that runner.
-  const auto find_stale = [&](const char* sql) {
-    std::vector<Stale> stale;
-    Statement running(db_.get(), path_, sql, what);
-    running.bind(1, host);
-    while (running.step()) {
-      if (!process_alive(running.int64(1))) stale.push_back({running.int64(0), running.int64(1)});
-    }
-    return stale;
-  };
-  const auto runs =
-      find_stale("SELECT id, pid FROM runs WHERE status = 'running' AND host = ? ORDER BY id");
-  const auto experiments = find_stale(
-      "SELECT id, pid FROM experiments WHERE status = 'running' AND host = ? ORDER BY id");
+  std::vector<Stale> runs, experiments;
+  retry_busy(db_.get(), path_, what, [&] {
+    const auto find_stale = [&](const char* sql) {
+      std::vector<Stale> stale;
+      Statement running(db_.get(), path_, sql, what);
+      running.bind(1, host);
+      while (running.step()) {
+        if (!process_alive(running.int64(1))) {
+          stale.push_back({running.int64(0), running.int64(1), running.int64(2)});
+        }
+      }
+      return stale;
+    };
+    runs = find_stale(
+        "SELECT id, pid, resumes FROM runs WHERE status = 'running' AND host = ? ORDER BY id");
+    experiments = find_stale(
+        "SELECT id, pid, 0 FROM experiments WHERE status = 'running' AND host = ? ORDER BY id");
+  });
   if (runs.empty() && experiments.empty()) return 0;
 
-  Transaction tx(db_.get(), path_, what);
-  // status = 'running' again: another process may have finished or marked the row meanwhile.
-  Statement mark_run(db_.get(), path_,
-                     "UPDATE runs SET status = 'interrupted', error = ? "
-                     "WHERE id = ? AND status = 'running'",
-                     what);
   int marked = 0;
-  for (const Stale& run : runs) {
-    mark_run.bind(1, "interrupted: process " + std::to_string(run.pid) + " on " + host +
-                         " ended without finishing the run");
-    mark_run.bind(2, run.id);
-    mark_run.run();
-    marked += sqlite3_changes(db_.get());
-  }
-  Statement mark_experiment(db_.get(), path_,
-                            "UPDATE experiments SET status = 'interrupted' "
-                            "WHERE id = ? AND status = 'running'",
-                            what);
-  for (const Stale& experiment : experiments) {
-    mark_experiment.bind(1, experiment.id);
-    mark_experiment.run();
-  }
-  tx.commit();
+  write_transaction(db_.get(), path_, what, [&] {
+    // The row must still be as it was read: meanwhile another process may have finished it,
+    // marked it, or marked it and resumed it (status 'running' again, but another pid and one
+    // more resume), and a live resumed run must not be interrupted.
+    Statement mark_run(db_.get(), path_,
+                       "UPDATE runs SET status = 'interrupted', error = ? "
+                       "WHERE id = ? AND status = 'running' AND host = ? AND pid = ? AND "
+                       "resumes = ?",
+                       what);
+    marked = 0;
+    for (const Stale& run : runs) {
+      mark_run.bind(1, "interrupted: process " + std::to_string(run.pid) + " on " + host +
+                           " ended without finishing the run");
+      mark_run.bind(2, run.id).bind(3, host).bind(4, run.pid).bind(5, run.resumes);
+      mark_run.run();
+      marked += sqlite3_changes(db_.get());
+    }
+    Statement mark_experiment(db_.get(), path_,
+                              "UPDATE experiments SET status = 'interrupted' "
+                              "WHERE id = ? AND status = 'running' AND host = ? AND pid = ?",
+                              what);
+    for (const Stale& experiment : experiments) {
+      mark_experiment.bind(1, experiment.id).bind(2, host).bind(3, experiment.pid);
+      mark_experiment.run();
+    }
+  });
   return marked;
+}
+
+void Store::resume_run(std::int64_t run_id, int keep_epochs) {
+  const std::string what = "cannot resume run " + std::to_string(run_id);
+  if (keep_epochs < 0) {
+    throw Error(path_ + ": error: " + what + ": keep_epochs is " + std::to_string(keep_epochs) +
+                ", not a count");
+  }
+  write_transaction(db_.get(), path_, what, [&] {
+    // Checked and changed under the write lock: of two processes resuming the run, one wins.
+    Statement take(db_.get(), path_,
+                   "UPDATE runs SET status = 'running', pid = ?, host = ?, error = NULL, "
+                   "finished_at = NULL, wall_seconds = NULL, resumes = resumes + 1 "
+                   "WHERE id = ? AND status = 'interrupted'",
+                   what);
+    take.bind(1, static_cast<std::int64_t>(getpid())).bind(2, host_name()).bind(3, run_id);
+    take.run();
+    if (sqlite3_changes(db_.get()) == 0) {
+      Statement current(db_.get(), path_, "SELECT status FROM runs WHERE id = ?", what);
+      current.bind(1, run_id);
+      if (!current.step()) throw Error(path_ + ": error: " + what + ": no such run");
+      throw Error(path_ + ": error: " + what + ": it is " + current.text(0) + ", not interrupted");
+    }
+    Statement epochs(db_.get(), path_,
+                     "DELETE FROM epochs WHERE run_id = ?1 AND id NOT IN "
+                     "(SELECT id FROM epochs WHERE run_id = ?1 ORDER BY id LIMIT ?2)",
+                     what);
+    epochs.bind(1, run_id).bind(2, keep_epochs);
+    epochs.run();
+    for (const char* sql :
+         {"DELETE FROM metrics WHERE run_id = ?", "DELETE FROM confusion WHERE run_id = ?"}) {
+      Statement clear(db_.get(), path_, sql, what);
+      clear.bind(1, run_id);
+      clear.run();
+    }
+  });
+}
+
+void Store::link_run(std::int64_t experiment_id, std::int64_t run_id, const std::string& how) {
+  const std::string what = "cannot link run " + std::to_string(run_id) + " to experiment " +
+                           std::to_string(experiment_id);
+  if (how != "ran" && how != "resumed" && how != "skipped") {
+    throw Error(path_ + ": error: " + what + ": unknown way '" + how +
+                "'; ways: ran, resumed, skipped");
+  }
+  write_transaction(db_.get(), path_, what, [&] {
+    Statement link(db_.get(), path_,
+                   "INSERT OR REPLACE INTO experiment_runs (experiment_id, run_id, how) "
+                   "VALUES (?, ?, ?)",
+                   what);
+    link.bind(1, experiment_id).bind(2, run_id).bind(3, how);
+    link.run();
+  });
+}
+
+std::string Store::file_sha256(const std::string& path) {
+  // Keyed by the file itself, not the spelling: relative paths from another directory and
+  // symbolic links (re-pointed to another file of the same size and mtime) name one row each.
+  std::error_code ec;
+  const std::string key = std::filesystem::canonical(path, ec).string();
+  auto before = stamp_of(path);
+  if (ec || !before) throw Error(path + ": error: cannot read file");
+
+  const std::string what = "cannot read the cached sha256 of " + path;
+  std::optional<std::string> cached;
+  retry_busy(db_.get(), path_, what, [&] {
+    Statement query(db_.get(), path_,
+                    "SELECT sha256 FROM file_hashes WHERE path = ? AND bytes = ? AND mtime_ns = ?",
+                    what);
+    query.bind(1, key).bind(2, before->bytes).bind(3, before->mtime_ns);
+    cached = query.step() ? std::optional<std::string>(query.text(0)) : std::nullopt;
+  });
+  if (cached) return *cached;
+
+  // Hashed outside any transaction: reading 500 MB must not hold the write lock. A file that
+  // changed while it was read gives the digest of neither version: read it again.
+  std::string digest;
+  std::int64_t hashing_started = 0;
+  for (int attempt = 1;; ++attempt) {
+    hashing_started = now_ns();
+    digest = sha256_file(path);
+    const auto after = stamp_of(path);
+    if (!after) throw Error(path + ": error: cannot read file");
+    if (*after == *before) break;
+    if (attempt == 3) throw Error(path + ": error: the file keeps changing while it is hashed");
+    before = after;
+  }
+  // Not cached when the mtime is so recent that a rewrite of the same size within the same mtime
+  // tick (coarse on some file systems) would go unseen: the next call hashes it again.
+  constexpr std::int64_t kRacyNs = 2'000'000'000;
+  if (before->mtime_ns > hashing_started - kRacyNs) return digest;
+  const std::string cache_what = "cannot cache the sha256 of " + path;
+  write_transaction(db_.get(), path_, cache_what, [&] {
+    Statement cache(db_.get(), path_,
+                    "INSERT OR REPLACE INTO file_hashes (path, bytes, mtime_ns, sha256) "
+                    "VALUES (?, ?, ?, ?)",
+                    cache_what);
+    cache.bind(1, key).bind(2, before->bytes).bind(3, before->mtime_ns).bind(4, digest);
+    cache.run();
+  });
+  return digest;
 }
 
 std::optional<std::string> Store::latest_experiment() const {
@@ -414,7 +580,7 @@ std::vector<RunSummary> Store::summaries(const std::string& experiment) const {
   }
   Statement query(db_.get(), path_,
                   (std::string("SELECT ") + kSummaryColumns +
-                   " FROM latest_runs WHERE experiment = ? " + "ORDER BY run_id")
+                   " FROM latest_runs AS s WHERE s.experiment = ? ORDER BY s.run_id")
                       .c_str(),
                   "cannot read runs of experiment '" + name + "'");
   query.bind(1, name);
@@ -427,11 +593,19 @@ RunSummary Store::summary(std::int64_t run_id) const {
   const std::string what = "cannot read run " + std::to_string(run_id);
   Statement query(
       db_.get(), path_,
-      (std::string("SELECT ") + kSummaryColumns + " FROM run_summary WHERE run_id = ?").c_str(),
+      (std::string("SELECT ") + kSummaryColumns + " FROM run_summary AS s WHERE s.run_id = ?")
+          .c_str(),
       what);
   query.bind(1, run_id);
   if (!query.step()) throw Error(path_ + ": error: " + what + ": no such run");
   return read_summary(query);
+}
+
+std::vector<RunSummary> Store::summaries_of(const std::vector<std::int64_t>& run_ids) const {
+  std::vector<RunSummary> rows;
+  rows.reserve(run_ids.size());
+  for (std::int64_t id : run_ids) rows.push_back(summary(id));
+  return rows;
 }
 
 std::vector<EpochRow> Store::epochs(std::int64_t run_id) const {
@@ -533,6 +707,64 @@ std::optional<std::int64_t> Store::run_with_artifact(const std::string& kind,
   query.bind(1, kind).bind(2, path);
   if (!query.step()) return std::nullopt;
   return query.int64(0);
+}
+
+std::vector<std::pair<std::string, std::int64_t>> Store::linked_runs(
+    std::int64_t experiment_id) const {
+  Statement query(
+      db_.get(), path_,
+      "SELECT r.model, r.id FROM experiment_runs AS l JOIN runs AS r ON r.id = l.run_id "
+      "WHERE l.experiment_id = ? ORDER BY l.rowid",
+      "cannot read the runs of experiment " + std::to_string(experiment_id));
+  query.bind(1, experiment_id);
+  std::vector<std::pair<std::string, std::int64_t>> runs;
+  while (query.step()) runs.emplace_back(query.text(0), query.int64(1));
+  return runs;
+}
+
+std::optional<std::int64_t> Store::completed_run(const std::string& identity) const {
+  Statement query(db_.get(), path_,
+                  "SELECT id FROM runs WHERE identity = ? AND status = 'completed' "
+                  "ORDER BY id DESC LIMIT 1",
+                  "cannot look up completed runs of cell " + identity);
+  query.bind(1, identity);
+  if (!query.step()) return std::nullopt;
+  return query.int64(0);
+}
+
+std::optional<std::int64_t> Store::resumable_run(const std::string& identity) const {
+  Statement query(db_.get(), path_,
+                  "SELECT id FROM runs WHERE identity = ?1 AND status = 'interrupted' AND "
+                  "id > (SELECT COALESCE(MAX(id), 0) FROM runs "
+                  "      WHERE identity = ?1 AND status = 'completed') "
+                  "ORDER BY id DESC LIMIT 1",
+                  "cannot look up interrupted runs of cell " + identity);
+  query.bind(1, identity);
+  if (!query.step()) return std::nullopt;
+  return query.int64(0);
+}
+
+std::optional<CellState> Store::cell_state(const std::string& identity) const {
+  Statement query(db_.get(), path_,
+                  "SELECT r.id, r.status, r.pid, r.host, r.error, "
+                  "       (SELECT COUNT(*) FROM epochs WHERE run_id = r.id), "
+                  "       e.phase, e.epoch "
+                  "FROM runs AS r LEFT JOIN epochs AS e ON e.id = "
+                  "  (SELECT MAX(id) FROM epochs WHERE run_id = r.id) "
+                  "WHERE r.identity = ? ORDER BY r.id DESC LIMIT 1",
+                  "cannot read the state of cell " + identity);
+  query.bind(1, identity);
+  if (!query.step()) return std::nullopt;
+  CellState state;
+  state.run_id = query.int64(0);
+  state.status = run_status_from_string(query.text(1));
+  state.pid = query.int64(2);
+  state.host = query.text(3);
+  state.error = query.text(4);
+  state.epochs_recorded = static_cast<int>(query.int64(5));
+  state.last_phase = query.text(6);
+  state.last_epoch = static_cast<int>(query.optional_int64(7).value_or(0));
+  return state;
 }
 
 }  // namespace tlr

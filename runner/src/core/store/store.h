@@ -5,13 +5,18 @@
 //
 // Contract:
 // - open() creates parent directories, turns on WAL (readers never block the writer, so a report
-//   or a sqlite3 shell can watch a run in progress), a 5 s busy timeout and foreign keys, migrates
+//   or a sqlite3 shell can watch a run in progress), a 30 s busy timeout and foreign keys, migrates
 //   the schema by PRAGMA user_version, then marks runs of dead processes 'interrupted'.
-// - Every write is one transaction; a run is 'running' until finish_run() sets its final status
-//   and final metrics together, so the database never shows a half-finished run as finished.
+// - Every write is one BEGIN IMMEDIATE transaction; a run is 'running' until finish_run() sets its
+//   final status and final metrics together, so the database never shows a half-finished run as
+//   finished.
+// - Several processes may write the file at once (parallel cells, runners a user starts side by
+//   side) and no write is lost: a transaction that finds the file locked waits (busy timeout) and
+//   is retried whole after a short random backoff, for up to 120 s in all; then the method throws
+//   "<db path>: error: <what>: database is locked; gave up after 120 s". open() is safe when
+//   several processes open (and so create and migrate) a fresh file at the same moment.
 // - Every method throws tlr::Error with a one-line message "<db path>: error: ..." on failure.
-// - One Store is one connection: use it from one thread at a time. Several processes may share
-//   the file.
+// - One Store is one connection: use it from one thread at a time.
 #pragma once
 
 #include <cstdint>
@@ -53,6 +58,10 @@ struct RunStart {
   std::string versions_json;       // empty: build_versions_json()
   std::string device = "cpu";      // torch::Device::str() of the device the run uses
   std::vector<PluginUse> plugins;  // recorded with the run, in the same transaction
+  // The cell identity (runs.identity): sha256 hex of everything that decides the run's result,
+  // computed by the caller; completed_run() and resumable_run() look runs up by it. "" is stored
+  // as NULL: a run no later invocation can reuse.
+  std::string identity;
 };
 
 // One epoch of one training phase. Optional values are NULL in the database (a value the trainer
@@ -88,6 +97,19 @@ struct RunSummary {
   std::int64_t seed = 0;
   std::string config_hash;
   std::string started_at, finished_at;  // ISO-8601 UTC; finished_at "" while running
+  std::string identity;                 // runs.identity; "" for NULL
+};
+
+// Where the newest run of a cell stands (`runner status`).
+struct CellState {
+  std::int64_t run_id = 0;
+  RunStatus status = RunStatus::kRunning;
+  std::int64_t pid = 0;  // of the process that ran it last (began or resumed it)
+  std::string host;
+  std::string error;        // "" for none
+  int epochs_recorded = 0;  // epoch rows, all phases
+  std::string last_phase;   // of the last epoch row recorded; "" and 0 when there is none
+  int last_epoch = 0;
 };
 
 // A confusion matrix: counts[true_label][predicted_label], labels index `classes`.
@@ -152,7 +174,30 @@ class Store {
 
   // Marks 'running' runs and experiments recorded on this host by a process that no longer
   // exists as 'interrupted' (the runner was killed). open() calls it; returns the number of runs.
+  // A row another process finished, marked or resumed since it was found dead is left alone.
   int mark_stale_runs();
+
+  // Takes an 'interrupted' run over to resume it from its checkpoint, in one transaction: status
+  // 'running' with this process's pid and host, error and finished_at NULL, resumes + 1; its first
+  // `keep_epochs` epoch rows in recording order stay (those the checkpoint covers) and the rest
+  // are deleted, as are its metrics and confusion matrices (the resumed run records them again);
+  // artifacts and plugin rows stay. started_at stays too, so wall_seconds at finish_run() spans
+  // the time the run was down. Throws "<db>: error: cannot resume run N: it is <status>" unless
+  // the run is 'interrupted' (so of two processes resuming the same run, one wins and the other
+  // throws), "...: no such run", or for a negative keep_epochs.
+  void resume_run(std::int64_t run_id, int keep_epochs);
+
+  // Records that the invocation `experiment_id` ran, resumed or reused ('skipped') the run; `how`
+  // is "ran", "resumed" or "skipped". Linking the same pair again replaces `how`. begin_run()
+  // does not link: the caller links every run it uses, the ones it began too.
+  void link_run(std::int64_t experiment_id, std::int64_t run_id, const std::string& how);
+
+  // The sha256 hex of the file's contents, from the file_hashes cache when its size and mtime
+  // (ns) are those cached for the file's absolute, symlink-resolved path; else the file is hashed
+  // and the cache updated. A file modified less than 2 s before hashing is not cached: a change
+  // within the same mtime tick and size would go unseen. Throws "<path>: error: cannot read file"
+  // when the file cannot be read.
+  std::string file_sha256(const std::string& path);
 
   // --- queries (for the report) ---
   // Name of the most recently begun experiment; nullopt for an empty database.
@@ -176,6 +221,22 @@ class Store {
   // The newest completed run that recorded an artifact of `kind` at `path`; nullopt when none did.
   std::optional<std::int64_t> run_with_artifact(const std::string& kind,
                                                 const std::string& path) const;
+
+  // The newest 'completed' run with this identity: the cell needs no training. nullopt when
+  // there is none (always for "").
+  std::optional<std::int64_t> completed_run(const std::string& identity) const;
+  // The newest 'interrupted' run with this identity unless a newer run of it completed: the run
+  // to resume. Failed and running runs are neither reused nor resumed (a running one belongs to a
+  // live process; the caller decides by cell_state()).
+  std::optional<std::int64_t> resumable_run(const std::string& identity) const;
+  // The newest run with this identity, whatever its status; nullopt when there is none.
+  std::optional<CellState> cell_state(const std::string& identity) const;
+  // The run_summary rows of these runs, in this order. Throws "...: no such run" for an unknown id.
+  std::vector<RunSummary> summaries_of(const std::vector<std::int64_t>& run_ids) const;
+  // (model, run id) of every run the invocation linked (link_run), in the order they were linked
+  // (linking a run again moves it last). What a parent runner reports after its workers, which
+  // link to its experiment id, are done.
+  std::vector<std::pair<std::string, std::int64_t>> linked_runs(std::int64_t experiment_id) const;
 
  private:
   struct Closer {
