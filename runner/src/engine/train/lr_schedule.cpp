@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <string>
+
+#include "tlr/error.h"
 
 namespace tlr {
 
@@ -12,6 +15,16 @@ LrSchedule::LrSchedule(const ScheduleSettings& settings, std::vector<double> bas
       current_(base_),
       epochs_(std::max(epochs, 1)),
       best_(std::numeric_limits<double>::infinity()) {}
+
+void LrSchedule::restore(const LrScheduleState& state) {
+  if (state.current.size() != current_.size()) {
+    throw Error("learning-rate schedule state has " + std::to_string(state.current.size()) +
+                " groups, the schedule " + std::to_string(current_.size()));
+  }
+  current_ = state.current;
+  best_ = state.best;
+  wait_ = state.wait;
+}
 
 const std::vector<double>& LrSchedule::step(int epoch, double val_loss, double val_acc) {
   const std::string& name = settings_.name;

@@ -7,6 +7,14 @@
 
 namespace tlr {
 
+// What a schedule carries from one epoch to the next, for a fit checkpoint: restoring it into a
+// schedule built with the same settings, base and epochs continues the same sequence of rates.
+struct LrScheduleState {
+  std::vector<double> current;  // the rates of the next epoch, one per group
+  double best = 0;              // plateau: best monitored value so far, "lower is better"
+  int wait = 0;                 // plateau: epochs since it improved
+};
+
 class LrSchedule {
  public:
   // `base` holds each group's starting learning rate; `epochs` is the length of the fit (cosine).
@@ -20,6 +28,10 @@ class LrSchedule {
   // cos(π·epoch/epochs))/2.
   const std::vector<double>& step(int epoch, double val_loss, double val_acc);
   const std::vector<double>& current() const { return current_; }
+
+  LrScheduleState state() const { return {current_, best_, wait_}; }
+  // Throws tlr::Error when `state` holds another number of groups than this schedule.
+  void restore(const LrScheduleState& state);
 
  private:
   ScheduleSettings settings_;

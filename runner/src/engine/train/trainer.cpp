@@ -4,7 +4,10 @@
 
 #include <chrono>
 #include <cmath>
+#include <filesystem>
 #include <limits>
+#include <map>
+#include <optional>
 
 #include "engine/train/lr_schedule.h"
 #include "tlr/error.h"
@@ -45,25 +48,36 @@ std::unique_ptr<torch::optim::OptimizerOptions> options_for(const OptimizerSetti
 // The weights keep-best restores: trainable parameters and every buffer (BatchNorm statistics).
 // Frozen parameters never change during a fit, so they are not copied.
 struct Snapshot {
-  std::vector<torch::Tensor> saved;
+  NamedTensors saved;
 
-  static std::vector<torch::Tensor> tensors(torch::nn::Module& model) {
-    std::vector<torch::Tensor> out;
-    for (const auto& p : model.parameters()) {
-      if (p.requires_grad()) out.push_back(p);
+  static NamedTensors tensors(torch::nn::Module& model) {
+    NamedTensors out;
+    for (const auto& p : model.named_parameters()) {
+      if (p.value().requires_grad()) out.emplace_back(p.key(), p.value());
     }
-    for (const auto& b : model.buffers()) out.push_back(b);
+    for (const auto& b : model.named_buffers()) out.emplace_back(b.key(), b.value());
     return out;
   }
   void take(torch::nn::Module& model) {
     torch::NoGradGuard no_grad;
     saved.clear();
-    for (const auto& t : tensors(model)) saved.push_back(t.detach().clone());
+    for (const auto& [name, t] : tensors(model)) saved.emplace_back(name, t.detach().clone());
   }
   void restore(torch::nn::Module& model) const {
     torch::NoGradGuard no_grad;
     auto live = tensors(model);
-    for (std::size_t i = 0; i < live.size() && i < saved.size(); ++i) live[i].copy_(saved[i]);
+    for (std::size_t i = 0; i < live.size() && i < saved.size(); ++i) {
+      live[i].second.copy_(saved[i].second);
+    }
+  }
+  // A checkpoint's snapshot, put in the model's order (restore() is positional).
+  void adopt(const std::string& path, torch::nn::Module& model, const NamedTensors& from) {
+    saved.clear();
+    if (from.empty()) return;  // no epoch had ended
+    const NamedTensors live = tensors(model);
+    check_same_tensors(path, live, from);
+    std::map<std::string, torch::Tensor> by_name(from.begin(), from.end());
+    for (const auto& [name, t] : live) saved.emplace_back(name, by_name.at(name));
   }
 };
 
@@ -173,6 +187,29 @@ FitResult Trainer::fit(Classifier& model, const std::vector<ParamGroup>& groups,
   }
 
   model.to(device_);
+  const std::string& path = checkpointing_.path;
+  const bool checkpointing = !path.empty();
+  std::optional<LoadedFitCheckpoint> resumed;
+  if (checkpointing && std::filesystem::exists(path)) {
+    resumed = load_fit_checkpoint(path, device_);
+    const FitState& s = resumed->state;
+    const std::string again = "; delete the file to start the fit over";
+    if (s.epochs != epochs) {
+      throw Error(path + ": error: the checkpoint is of a fit of " + std::to_string(s.epochs) +
+                  " epochs, this fit plans " + std::to_string(epochs) + again);
+    }
+    if (s.optimizer != settings_.optimizer.name) {
+      throw Error(path + ": error: the checkpoint is of a fit with optimizer " + s.optimizer +
+                  ", this fit uses " + settings_.optimizer.name + again);
+    }
+    if (s.summary.done) {
+      copy_named(path, model_tensors(model), s.weights);
+      set_cpu_generator_state(s.generator);
+      model.eval();  // as the last validation left it
+      return s.result;
+    }
+  }
+
   check_last_batch(model, settings_, train.samples());
   std::vector<std::size_t> kept;
   auto optimizer = make_optimizer(settings_.optimizer, groups, &kept);
@@ -193,8 +230,60 @@ FitResult Trainer::fit(Classifier& model, const std::vector<ParamGroup>& groups,
   const std::int64_t expected =
       steps > 0 ? steps * settings_.batch_size : static_cast<std::int64_t>(train.samples());
   int pass = 0;
+  int first_epoch = 1;
+  bool finished = false;    // no epoch follows
+  int epochs_recorded = 0;  // epochs whose record went to on_epoch, in this process or before
+  bool resume_mid_epoch = false;
 
-  for (int epoch = 1; epoch <= epochs; ++epoch) {
+  if (resumed) {
+    const FitState& s = resumed->state;
+    copy_named(path, model_tensors(model), s.weights);
+    load_optimizer(path, *optimizer, resumed->optimizer);
+    try {
+      schedule.restore(s.schedule);
+    } catch (const Error& e) {
+      throw Error(path + ": error: checkpoint does not match the fit: " + e.what() +
+                  "; delete the file to start the fit over");
+    }
+    stop_best = s.stop_best;
+    stop_wait = s.stop_wait;
+    best.adopt(path, model, s.best);
+    best_acc = s.best_acc;
+    result = s.result;
+    pass = s.pass;
+    finished = s.finished;
+    epochs_recorded = s.summary.epochs_recorded;
+    resume_mid_epoch = s.mid_epoch;
+    first_epoch = s.mid_epoch ? s.epoch : s.epoch + 1;
+    // Mid-epoch, the generator is set once the batches already trained have been skipped.
+    if (!resume_mid_epoch) set_cpu_generator_state(s.generator);
+  }
+
+  // The state as it stands after a training batch or at the end of epoch `epoch`.
+  auto state_at = [&](int epoch) {
+    FitState s;
+    s.summary.epochs_recorded = epochs_recorded;
+    s.summary.threads = torch::get_num_threads();
+    s.epochs = epochs;
+    s.optimizer = settings_.optimizer.name;
+    s.epoch = epoch;
+    s.finished = finished;
+    s.pass = pass;
+    s.schedule = schedule.state();
+    s.stop_best = stop_best;
+    s.stop_wait = stop_wait;
+    s.best_acc = best_acc;
+    s.best = best.saved;
+    s.result = result;
+    s.generator = cpu_generator_state();
+    s.weights = model_tensors(model);
+    return s;
+  };
+  auto stop_requested = [&] {
+    return checkpointing && checkpointing_.stop_requested && checkpointing_.stop_requested();
+  };
+
+  for (int epoch = first_epoch; epoch <= epochs && !finished; ++epoch) {
     const std::vector<double>& lrs = schedule.current();
     for (std::size_t i = 0; i < lrs.size(); ++i) {
       optimizer->param_groups()[i].options().set_lr(lrs[i]);
@@ -211,15 +300,37 @@ FitResult Trainer::fit(Classifier& model, const std::vector<ParamGroup>& groups,
     model.train();
     PassTotals t;
     torch::Tensor inputs, labels;
-    train.start_epoch(++pass);
-    std::int64_t step = 0, in_pass = 0;
+    // taken: batches taken from this pass, counting those drop_last skips (a resume skips as many)
+    std::int64_t step = 0, in_pass = 0, taken = 0;
+    double seconds_before = 0;  // training time of this epoch before a resumed stop
+    if (resume_mid_epoch) {
+      const FitState& s = resumed->state;
+      t = PassTotals{s.loss_sum, s.correct, s.samples};
+      step = s.steps;
+      in_pass = s.steps_in_pass;
+      seconds_before = s.train_seconds;
+      train.start_epoch(pass);
+      for (; taken < s.taken_in_pass; ++taken) {
+        if (!train.next(inputs, labels)) {
+          throw Error(path + ": error: the checkpoint is " + std::to_string(s.taken_in_pass) +
+                      " batches into pass " + std::to_string(pass) + ", the train split has " +
+                      std::to_string(taken) + "; delete the file to start the fit over");
+        }
+      }
+      set_cpu_generator_state(s.generator);
+      resume_mid_epoch = false;
+    } else {
+      train.start_epoch(++pass);
+    }
     while (steps == 0 || step < steps) {
       if (!train.next(inputs, labels)) {
         if (steps == 0 || in_pass == 0) break;
         train.start_epoch(++pass);  // steps_per_epoch asks for more than one pass
         in_pass = 0;
+        taken = 0;
         continue;
       }
+      ++taken;
       if (settings_.drop_last && labels.size(0) < settings_.batch_size) continue;
       inputs = inputs.to(device_);
       labels = labels.to(device_);
@@ -239,12 +350,25 @@ FitResult Trainer::fit(Classifier& model, const std::vector<ParamGroup>& groups,
       if (callbacks_.on_progress) {
         callbacks_.on_progress(TrainProgress{epoch, epochs, phase, t.samples,
                                              std::max(expected, t.samples), t.loss(), t.accuracy(),
-                                             seconds_since(start)});
+                                             seconds_before + seconds_since(start)});
+      }
+      if (stop_requested()) {
+        FitState s = state_at(epoch);
+        s.mid_epoch = true;
+        s.steps = step;
+        s.steps_in_pass = in_pass;
+        s.taken_in_pass = taken;
+        s.loss_sum = t.loss_sum;
+        s.correct = t.correct;
+        s.samples = t.samples;
+        s.train_seconds = seconds_before + seconds_since(start);
+        save_fit_checkpoint(path, s, optimizer.get());
+        throw CheckpointedStop();
       }
     }
     if (t.samples == 0)
       throw Error(epoch_label(phase, epoch) + ": the train split gave no batches");
-    const double train_seconds = seconds_since(start);
+    const double train_seconds = seconds_before + seconds_since(start);
 
     // --- validate ---
     PassTotals v;
@@ -271,7 +395,7 @@ FitResult Trainer::fit(Classifier& model, const std::vector<ParamGroup>& groups,
     record.train_acc = t.accuracy();
     record.val_loss = v.loss();
     record.val_acc = v.accuracy();
-    record.seconds = seconds_since(start);
+    record.seconds = seconds_before + seconds_since(start);
     record.images_per_second = train_seconds > 0 ? t.samples / train_seconds : 0;
     result.epochs = epoch;
 
@@ -281,7 +405,8 @@ FitResult Trainer::fit(Classifier& model, const std::vector<ParamGroup>& groups,
       result.best_val_accuracy = record.val_acc;
       best.take(model);
     }
-    if (callbacks_.on_epoch) callbacks_.on_epoch(record);
+    if (callbacks_.on_epoch && epoch > epochs_recorded) callbacks_.on_epoch(record);
+    epochs_recorded = std::max(epochs_recorded, epoch);
     schedule.step(epoch, record.val_loss, record.val_acc);
 
     if (stop.patience > 0) {
@@ -294,11 +419,23 @@ FitResult Trainer::fit(Classifier& model, const std::vector<ParamGroup>& groups,
       } else if (++stop_wait >= stop.patience) {
         result.stopped_because = "early stopping: " + stop.monitor + " did not improve for " +
                                  std::to_string(stop.patience) + " epochs";
-        break;
+        finished = true;
       }
+    }
+    if (epoch == epochs) finished = true;
+    if (checkpointing) {
+      // Also on the last epoch: a kill before the done file below resumes here, not an epoch back.
+      save_fit_checkpoint(path, state_at(epoch), optimizer.get());
+      if (!finished && stop_requested()) throw CheckpointedStop();
     }
   }
   best.restore(model);
+  if (checkpointing) {
+    FitState done = state_at(result.epochs);
+    done.summary.done = true;
+    done.best.clear();  // the weights are the best ones now
+    save_fit_checkpoint(path, done, nullptr);
+  }
   return result;
 }
 

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/train/fit_checkpoint.h"
 #include "engine/train/output_mode.h"
 #include "engine/train/settings.h"
 #include "tlr/strategy.h"
@@ -79,8 +80,26 @@ class Trainer {
   // one sample), unless settings.drop_last skips that batch.
   // The train batches get start_epoch(n) with n counting passes from 1 (one pass per epoch unless
   // steps_per_epoch asks for more); the val batches get start_epoch(epoch).
+  //
+  // With checkpointing set (set_checkpointing, a non-empty path; see fit_checkpoint.h):
+  // - no file at the path: trains as above and saves the whole state at the end of every epoch
+  //   (after its on_epoch, the schedule step and the early-stopping update);
+  // - after a training batch (and after an epoch's save, when another epoch follows),
+  //   stop_requested() true saves the state at that point and throws CheckpointedStop;
+  // - a file that is not done: restores the state (weights, optimizer, schedule, early stopping,
+  //   keep-best, the CPU generator, the position down to the batch) and continues; on_epoch is
+  //   called for the epochs after FitCheckpointSummary::epochs_recorded only, and the records and
+  //   the result are those of a fit that never stopped;
+  // - the fit ends: saves a done file (final weights, result, generator) over it;
+  // - a done file: loads its weights into the model, sets the CPU generator as the fit left it,
+  //   returns its result: no callback, no training.
+  // A file of another fit (tensors, planned epochs, optimizer, groups) is a tlr::Error naming it.
+  // Without a path, stop_requested is not polled; a fit of 0 epochs writes no file.
   FitResult fit(Classifier& model, const std::vector<ParamGroup>& groups, Batches& train,
                 Batches& val, const FitOverrides& overrides = {});
+
+  // For the next fit() calls; the default is none.
+  void set_checkpointing(FitCheckpointing c) { checkpointing_ = std::move(c); }
 
   // The device the model and every batch are moved to (the cell's); the CPU by default.
   void set_device(torch::Device device) { device_ = device; }
@@ -94,6 +113,7 @@ class Trainer {
   int threads_;
   TrainerCallbacks callbacks_;
   torch::Device device_ = torch::kCPU;
+  FitCheckpointing checkpointing_;
 };
 
 }  // namespace tlr
