@@ -26,6 +26,7 @@
 
 #include "core/store/store.h"
 #include "datasets/test_files.h"
+#include "e2e/e2e_support.h"
 #include "e2e/runner_process.h"
 
 namespace {
@@ -45,168 +46,10 @@ using tlr::testing::read_file;
 using tlr::testing::run_shell;
 using tlr::testing::runner;
 using tlr::testing::shell_quote;
+using namespace tlr::testing::e2e;  // NOLINT(google-build-using-namespace): the shared helpers
 
-// The overrides that make any experiment file run in seconds: one epoch, one pass over a few
-// images per class, the data in `data_root`, results in `tmp`; `sets` are more --set overrides
-// (random init instead of published weight files, small inputs and widths).
-std::vector<std::string> tiny_run(const std::string& file, const TempDir& tmp,
-                                  const fs::path& data_root, const std::vector<std::string>& sets,
-                                  const std::vector<std::string>& extra = {}) {
-  std::vector<std::string> overrides = {
-      "*.training.epochs=1",
-      "*.training.steps_per_epoch=0",
-      "*.data.split.per_class={train: 4, val: 2, test: 2}",
-      "defaults.data.dataset.params.root=" + data_root.string(),
-  };
-  overrides.insert(overrides.end(), sets.begin(), sets.end());
-  std::vector<std::string> args = {"experiments/" + file};
-  for (const auto& set : overrides) args.insert(args.end(), {"--set", set});
-  args.insert(args.end(), {"--db", (tmp / "results.db").string(), "--results",
-                           (tmp / "results").string(), "--threads", "2", "--quiet"});
-  args.insert(args.end(), extra.begin(), extra.end());
-  return args;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Tiny data sets, with class-dependent content (a coloured bar whose colour and place follow the
-// class) over per-sample noise.
-
-cv::Scalar class_colour(int label) {
-  static const cv::Scalar kColours[] = {
-      {230, 40, 40},  {40, 230, 40},   {40, 40, 230},  {230, 230, 40}, {230, 40, 230},
-      {40, 230, 230}, {250, 250, 250}, {120, 60, 200}, {60, 200, 120}, {200, 120, 60}};
-  return kColours[label % 10];
-}
-
-cv::Mat class_image(int label, int sample, int width, int height) {
-  cv::RNG rng(static_cast<std::uint64_t>(1000 * label + sample + 1));
-  cv::Mat image(height, width, CV_8UC3);
-  rng.fill(image, cv::RNG::UNIFORM, cv::Scalar::all(0), cv::Scalar::all(90));
-  const int bar = std::max(2, height / 4);
-  const int top = (label * bar + sample) % std::max(1, height - bar);
-  cv::rectangle(image, cv::Rect(0, top, width, bar), class_colour(label), cv::FILLED);
-  return image;
-}
-
-void write_image(const fs::path& path, int label, int sample, int width = 40, int height = 36) {
-  fs::create_directories(path.parent_path());
-  if (!cv::imwrite(path.string(), class_image(label, sample, width, height))) {
-    throw std::runtime_error("cannot write " + path.string());
-  }
-}
-
-// Kaggle dogs-vs-cats style: <dir>/cat.N.jpg, <dir>/dog.N.png (both formats on purpose).
-void write_cats_and_dogs(const fs::path& dir, int per_class) {
-  for (int i = 0; i < per_class; ++i) {
-    write_image(dir / ("cat." + std::to_string(i) + ".jpg"), 0, i);
-    write_image(dir / ("dog." + std::to_string(i) + ".png"), 1, i);
-  }
-}
-
-// torchvision ImageFolder style: <dir>/<subset>/<class>/<n>.jpg.
-void write_image_folder(const fs::path& dir, const std::vector<std::string>& subsets,
-                        const std::vector<int>& per_subset,
-                        const std::vector<std::string>& classes) {
-  for (std::size_t s = 0; s < subsets.size(); ++s) {
-    for (std::size_t c = 0; c < classes.size(); ++c) {
-      for (int i = 0; i < per_subset[s]; ++i) {
-        write_image(dir / subsets[s] / classes[c] / (std::to_string(i) + ".jpg"),
-                    static_cast<int>(c), i + 100 * static_cast<int>(s));
-      }
-    }
-  }
-}
-
-// Fashion-MNIST style raw idx files: <dir>/<prefix>-images-idx3-ubyte and -labels-idx1-ubyte,
-// `per_class` 28x28 images of each of the 10 classes, interleaved.
-void write_idx(const fs::path& dir, const std::string& prefix, int per_class) {
-  const int classes = 10, rows = 28, cols = 28;
-  std::vector<cv::Mat> grays;
-  std::vector<unsigned char> labels;
-  for (int i = 0; i < per_class; ++i) {
-    for (int label = 0; label < classes; ++label) {
-      cv::Mat gray;
-      cv::cvtColor(class_image(label, i, cols, rows), gray, cv::COLOR_BGR2GRAY);
-      grays.push_back(gray);
-      labels.push_back(static_cast<unsigned char>(label));
-    }
-  }
-  write_bytes(
-      dir / (prefix + "-images-idx3-ubyte"),
-      tlr::testing::idx_images(static_cast<std::uint32_t>(grays.size()), rows, cols,
-                               [&](int k, int y, int x) { return grays[k].at<uchar>(y, x); }));
-  write_bytes(dir / (prefix + "-labels-idx1-ubyte"), tlr::testing::idx_labels(labels));
-}
-
-// CIFAR-10 binary records (label byte, then the 32x32 R, G and B planes), `per_class` records
-// of each of the 10 classes per file.
-void write_cifar_batch(const fs::path& path, int per_class, int file_index) {
-  std::string bytes;
-  for (int i = 0; i < per_class; ++i) {
-    for (int label = 0; label < 10; ++label) {
-      const cv::Mat bgr = class_image(label, i + 50 * file_index, 32, 32);
-      bytes += static_cast<char>(label);
-      for (int channel : {2, 1, 0}) {
-        for (int y = 0; y < 32; ++y) {
-          for (int x = 0; x < 32; ++x) bytes += static_cast<char>(bgr.at<cv::Vec3b>(y, x)[channel]);
-        }
-      }
-    }
-  }
-  write_text(path, bytes);
-}
-
-// ---------------------------------------------------------------------------------------------
-// results.db checks
-
-// Every model of `experiment` ran, in this order, and completed with epochs and test metrics.
-void expect_every_run_completed(const fs::path& db, const std::string& experiment,
-                                const std::vector<std::string>& models) {
-  tlr::Store store = tlr::Store::open(db.string());
-  const std::vector<tlr::RunSummary> runs = store.summaries(experiment);
-  std::vector<std::string> names;
-  names.reserve(runs.size());
-  for (const auto& run : runs) names.push_back(run.model);
-  EXPECT_EQ(names, models);
-  for (const auto& run : runs) {
-    SCOPED_TRACE("model " + run.model);
-    EXPECT_EQ(tlr::to_string(run.status), std::string("completed")) << run.error;
-    EXPECT_FALSE(store.epochs(run.run_id).empty());
-    ASSERT_TRUE(run.test_accuracy.has_value());
-    EXPECT_GE(*run.test_accuracy, 0.0);
-    EXPECT_LE(*run.test_accuracy, 1.0);
-    EXPECT_TRUE(run.test_f1.has_value());
-    bool has_samples = false;
-    for (const auto& [name, value] : store.metrics(run.run_id, "test")) {
-      if (name == "samples") has_samples = value > 0;
-    }
-    EXPECT_TRUE(has_samples);
-    EXPECT_TRUE(store.confusion(run.run_id).has_value());
-  }
-}
-
-std::size_t count_of(const std::string& text, const std::string& part) {
-  std::size_t n = 0;
-  for (auto at = text.find(part); at != std::string::npos; at = text.find(part, at + 1)) ++n;
-  return n;
-}
-
-// ---------------------------------------------------------------------------------------------
-// One test per experiment file
-
-const std::vector<std::string> kFiveModels = {"source_pretrain", "basic_cnn",      "basic_cnn_aug",
-                                              "vgg_features",    "vgg_frozen_aug", "vgg_fine_tune"};
-
-std::vector<std::string> five_models_args(const TempDir& tmp, bool quiet) {
-  std::vector<std::string> args = tiny_run("five_models.yaml", tmp, tmp / "fashion-mnist", {});
-  if (!quiet) args.erase(std::find(args.begin(), args.end(), "--quiet"));
-  return args;
-}
-
-void write_fashion_mnist(const TempDir& tmp) {
-  write_idx(tmp / "fashion-mnist", "train", 6);
-  write_idx(tmp / "fashion-mnist", "t10k", 2);
-}
+// Shared with the other e2e tests: e2e/e2e_support.h (tiny_run, the tiny data sets, results.db
+// checks, BackgroundRunner, query, write_endless_experiment, wait_for_epochs).
 
 TEST(E2eExperiment, FiveModels) {
   TempDir tmp;
@@ -475,8 +318,9 @@ TEST(E2eCli, FailedModelIsRecordedAndTheOthersComplete) {
   EXPECT_TRUE(runs[2].test_accuracy.has_value());
 }
 
-// An identical rerun trains no source model again and reads the bottleneck features back.
-TEST(E2eCli, FiveModelsRerunReusesPublishedWeightsAndFeatureCache) {
+// An identical rerun trains nothing (resume_test.cpp has the rest of skipping); a model forced
+// with --rerun finds its publisher's weights and reads its bottleneck features back.
+TEST(E2eCli, FiveModelsRerunSkipsCompletedModelsAndReusesPublishedWeightsAndFeatures) {
   TempDir tmp;
   write_fashion_mnist(tmp);
   const Outcome first = runner(five_models_args(tmp, false), tmp.path());
@@ -487,9 +331,11 @@ TEST(E2eCli, FiveModelsRerunReusesPublishedWeightsAndFeatureCache) {
   EXPECT_NE(first.err.find("vgg_features: train features computed and cached"), std::string::npos)
       << first.err;
 
-  const Outcome second = runner(five_models_args(tmp, false), tmp.path());
+  std::vector<std::string> args = five_models_args(tmp, false);
+  args.insert(args.end(), {"--rerun", "vgg_features"});
+  const Outcome second = runner(args, tmp.path());
   ASSERT_EQ(second.exit_code, 0) << describe(second);
-  EXPECT_NE(second.err.find("source_pretrain: reusing weights 'fmnist_source8'"), std::string::npos)
+  EXPECT_NE(second.err.find("source_pretrain: completed as run 1 ("), std::string::npos)
       << second.err;
   for (const std::string split : {"train", "val", "test"}) {
     EXPECT_NE(second.err.find("vgg_features: " + split + " features read from cache"),
@@ -503,16 +349,13 @@ TEST(E2eCli, FiveModelsRerunReusesPublishedWeightsAndFeatureCache) {
   for (const auto& run : runs) {
     EXPECT_EQ(tlr::to_string(run.status), std::string("completed")) << run.model << run.error;
   }
-  // The reuse recorded no run: the source row the report shows is the run that trained it (the
-  // first invocation's, with its epochs), and the rerun names it.
-  EXPECT_EQ(runs[0].model, "source_pretrain");
-  EXPECT_EQ(runs[0].run_id, 1);
-  EXPECT_GT(runs[0].epochs_run, 0);
-  EXPECT_NE(second.err.find("source_pretrain: reusing weights 'fmnist_source8' published by run 1"),
-            std::string::npos)
-      << second.err;
-  // Both invocations are recorded: the compared models ran twice.
-  EXPECT_GT(runs[1].run_id, static_cast<std::int64_t>(kFiveModels.size()));
+  // Only the forced model ran again; the table of the second invocation shows every model.
+  std::int64_t newest = 0;
+  for (const auto& run : runs) newest = std::max(newest, run.run_id);
+  EXPECT_EQ(newest, static_cast<std::int64_t>(kFiveModels.size()) + 1);
+  for (const auto& model : kFiveModels) {
+    EXPECT_NE(second.out.find(model), std::string::npos) << second.out;
+  }
 }
 
 // Same file, same seed, same thread count: the same numbers, bit for bit — shuffling, dropout,
@@ -569,103 +412,6 @@ TEST(E2eCli, SameFileSeedAndThreadsGiveTheSameNumbers) {
 // ---------------------------------------------------------------------------------------------
 // Interrupted runs: Ctrl-C and a killed process.
 
-// A runner started in the background (stdout and stderr to files in `dir`), for signals.
-class BackgroundRunner {
- public:
-  BackgroundRunner(const std::vector<std::string>& args, const fs::path& dir)
-      : out_(dir / "background_stdout.txt"), err_(dir / "background_stderr.txt") {
-    // Everything the child needs is built before fork(): after it, only exec-safe calls.
-    std::vector<std::string> strings = {TLR_RUNNER};
-    strings.insert(strings.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    argv.reserve(strings.size() + 1);
-    for (auto& a : strings) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    const std::string out = out_.string(), err = err_.string();
-    pid_ = fork();
-    if (pid_ == 0) {
-      const int out_fd = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      const int err_fd = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      if (out_fd < 0 || err_fd < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0) _exit(126);
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
-  }
-  ~BackgroundRunner() {
-    if (pid_ > 0 && !reaped_) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-  }
-  BackgroundRunner(const BackgroundRunner&) = delete;
-  BackgroundRunner& operator=(const BackgroundRunner&) = delete;
-
-  pid_t pid() const { return pid_; }
-  // Sends `signal` and waits for the process: its exit status, or minus the signal that killed
-  // it (so an exit(130) is told apart from death by SIGINT).
-  int stop(int signal) {
-    kill(pid_, signal);
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    reaped_ = true;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
-  }
-  std::string output() const {
-    return "--- stdout\n" + read_file(out_) + "--- stderr\n" + read_file(err_);
-  }
-
- private:
-  fs::path out_, err_;
-  pid_t pid_ = -1;
-  bool reaped_ = false;
-};
-
-// A first column of the first row, read without the Store (which would mark stale runs), or "".
-std::string query(const fs::path& db, const std::string& sql) {
-  sqlite3* handle = nullptr;
-  std::string value;
-  if (sqlite3_open_v2(db.c_str(), &handle, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
-    sqlite3_busy_timeout(handle, 5000);
-    sqlite3_stmt* stmt = nullptr;
-    if (sqlite3_prepare_v2(handle, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK &&
-        sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_text(stmt, 0) != nullptr) {
-      value = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
-    }
-    sqlite3_finalize(stmt);
-  }
-  sqlite3_close(handle);
-  return value;
-}
-
-// One scratch model that would train for a very long time, on tiny images.
-fs::path write_endless_experiment(const TempDir& tmp) {
-  write_cats_and_dogs(tmp / "train", 6);
-  fs::path file = tmp / "endless.yaml";
-  write_text(file,
-             "experiment: endless\n"
-             "defaults:\n"
-             "  data:\n"
-             "    dataset: {plugin: filename_labels, params: {root: train}}\n"
-             "    split: {classes: [cat, dog], per_class: {train: 4, val: 1, test: 1}}\n"
-             "    input: {size: [16, 16], channels: 3}\n"
-             "  backbone: {plugin: basic_cnn, params: {widths: [4]}}\n"
-             "  head: {plugin: dense, params: {units: [4]}}\n"
-             "  training: {epochs: 1000000, batch_size: 2}\n"
-             "models:\n"
-             "  - {name: endless, strategy: {plugin: scratch}}\n");
-  return file;
-}
-
-// Waits (up to 2 minutes) until the run has recorded `epochs` epochs.
-bool wait_for_epochs(const fs::path& db, int epochs) {
-  for (int i = 0; i < 1200; ++i) {
-    const std::string n = query(db, "SELECT count(*) FROM epochs");
-    if (!n.empty() && std::stoi(n) >= epochs) return true;
-    usleep(100 * 1000);
-  }
-  return false;
-}
-
 TEST(E2eCli, CtrlCRecordsTheRunAsInterruptedAndExits130) {
   TempDir tmp;
   const fs::path file = write_endless_experiment(tmp);
@@ -677,7 +423,8 @@ TEST(E2eCli, CtrlCRecordsTheRunAsInterruptedAndExits130) {
   EXPECT_EQ(runner_process.stop(SIGINT), 130) << runner_process.output();
 
   EXPECT_EQ(query(db, "SELECT status FROM runs"), "interrupted");
-  EXPECT_EQ(query(db, "SELECT error FROM runs"), "interrupted by the user (SIGINT)");
+  EXPECT_EQ(query(db, "SELECT error FROM runs"),
+            "stopped by SIGINT; checkpointed at a batch boundary: rerun to resume");
   EXPECT_EQ(query(db, "SELECT status FROM experiments"), "interrupted");
   EXPECT_NE(query(db, "SELECT finished_at FROM runs"), "");
   // Every epoch row is whole: no half-written epoch.
@@ -820,9 +567,9 @@ TEST(E2eCli, OnlyAlsoRunsTheStageThatPublishesTheWeightsItLoads) {
 
   const Outcome second = runner(args, tmp.path());
   ASSERT_EQ(second.exit_code, 0) << describe(second);
-  EXPECT_NE(second.err.find("source_pretrain: reusing weights 'fmnist_source8'"), std::string::npos)
+  EXPECT_NE(second.err.find("source_pretrain: completed as run 1 ("), std::string::npos)
       << second.err;
-  // The reuse does not shadow the run that did the work: latest_runs still shows it.
+  // The skip records no run: latest_runs still shows the one that did the work.
   {
     tlr::Store store = tlr::Store::open((tmp / "results.db").string());
     const auto runs = store.summaries("five_models");

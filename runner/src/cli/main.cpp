@@ -16,12 +16,14 @@ SQLite (results/results.db), then compared in one table.
 commands:
   run FILE              run every model of an experiment file
   validate FILE         check an experiment file and its plugins' parameters; run nothing
+  status FILE           per model: completed, running, interrupted (resumable), failed, pending
   plugins [NAME]        list the components of every plugin found, or describe one
   report                print the comparison table of recorded runs
   preview-augment FILE  write a PNG grid of augmented training images of one model
 
 `runner <command> --help` describes a command's options.
-exit status: 0 ok, 1 a run failed, 2 bad input
+exit status: 0 ok, 1 a run failed, 2 bad input; run also 130 after Ctrl-C, and 75 after
+SIGTERM or SIGUSR1 with the running models checkpointed (run the same command again to resume)
 )";
 
 }  // namespace
@@ -42,6 +44,7 @@ int main(int argc, char** argv) {
   try {
     if (command == "run") return tlr::cli::run_command(rest);
     if (command == "validate") return tlr::cli::validate_command(rest);
+    if (command == "status") return tlr::cli::status_command(rest);
     if (command == "plugins") return tlr::cli::plugins_command(rest);
     if (command == "report") return tlr::cli::report_command(rest);
     if (command == "preview-augment") return tlr::cli::preview_augment_command(rest);

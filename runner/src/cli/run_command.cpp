@@ -5,6 +5,7 @@
 #include <csignal>
 #include <filesystem>
 #include <iostream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <regex>
@@ -15,19 +16,16 @@
 #include "core/config/plan.h"
 #include "core/report/report.h"
 #include "core/run/experiment_run.h"
+#include "core/run/parallel_cells.h"
 #include "core/run/probe.h"
 #include "core/run/results_layout.h"
+#include "core/run/stop_signal.h"
 #include "core/store/store.h"
 #include "tlr/error.h"
 #include "tlr/names.h"
 
 namespace tlr::cli {
 namespace {
-
-void on_sigint(int) {
-  // A second Ctrl-C ends the process at once.
-  if (interrupt_requested().exchange(true)) std::_Exit(130);
-}
 
 std::vector<std::string> strings_of(const po::variables_map& vm, const char* key) {
   return vm.count(key) ? vm[key].as<std::vector<std::string>>() : std::vector<std::string>{};
@@ -99,6 +97,12 @@ int run_command(const std::vector<std::string>& args) {
       "folder for artifacts, caches and report.html")(
       "plugin-path", po::value<std::vector<std::string>>()->composing(),
       "also load the plugins of this folder (repeatable)")(
+      "rerun", po::value<std::vector<std::string>>()->multitoken()->zero_tokens()->composing(),
+      "train again even where an identical run completed or can resume: the named models, or "
+      "every model when no name follows (write it after FILE)")(
+      "jobs,j", po::value<int>()->default_value(1),
+      "run up to N cells at once in worker processes; --threads is split between them")(
+      "worker-of", po::value<std::int64_t>(), "(internal) run one cell for this invocation id")(
       "dry-run", "print the resolved plan (every model expanded, with its hash) and stop")(
       "quiet,q", "print only errors and the final table");
   po::positional_options_description positional;
@@ -110,11 +114,17 @@ int run_command(const std::vector<std::string>& args) {
           "usage: runner run FILE [options]\n\n"
           "Runs every model of an experiment file, records each run, epoch, metric and artifact\n"
           "in the results database, then prints the comparison table and writes\n"
-          "<results>/<experiment>/report.html.\n",
+          "<results>/<experiment>/report.html. A model whose identical run already completed in\n"
+          "the database is skipped; one that was interrupted resumes from its checkpoint.\n"
+          "exit status: 0 ok, 1 a model failed, 2 bad input, 130 stopped by Ctrl-C,\n"
+          "75 stopped by SIGTERM/SIGUSR1 with the running models checkpointed (rerun to resume)\n",
           options, positional, args, vm, &help)) {
     return help ? kExitOk : kExitBadInput;
   }
   const bool quiet = vm.count("quiet") > 0;
+  // From here on a stop signal is a request, not death: one that arrives while the file is checked
+  // or probed stops the run before its first model starts.
+  StopSignalHandlers handlers;
   Registry registry;
   Checked checked = check_file(vm["file"].as<std::string>(), strings_of(vm, "set"),
                                strings_of(vm, "plugin-path"), registry, quiet);
@@ -122,19 +132,29 @@ int run_command(const std::vector<std::string>& args) {
 
   RunOptions run;
   run.only = strings_of(vm, "only");
+  run.rerun = strings_of(vm, "rerun");
+  run.rerun_all = vm.count("rerun") > 0 && run.rerun.empty();
   std::vector<std::string> names;
   for (const auto& m : checked.plan.models) names.push_back(m.name);
-  for (const auto& name : run.only) {
-    if (std::find(names.begin(), names.end(), name) == names.end()) {
-      std::cerr << "runner run: error: --only names no model '" << name << "'"
-                << did_you_mean(name, names) << "\n";
-      return kExitBadInput;
+  for (const auto* option : {"only", "rerun"}) {
+    for (const auto& name : strings_of(vm, option)) {
+      if (std::find(names.begin(), names.end(), name) == names.end()) {
+        std::cerr << "runner run: error: --" << option << " names no model '" << name << "'"
+                  << did_you_mean(name, names) << "\n";
+        return kExitBadInput;
+      }
     }
   }
+  const int jobs = vm["jobs"].as<int>();
+  if (jobs < 1) {
+    std::cerr << "runner run: error: --jobs " << jobs << ": expected 1 or more\n";
+    return kExitBadInput;
+  }
+  const bool worker = vm.count("worker-of") > 0;
   const std::string device = vm["device"].as<std::string>();
   if (!device_option_ok("run", device)) return kExitBadInput;
   std::vector<std::size_t> chosen;
-  if (!run.only.empty()) {
+  if (!run.only.empty() && !worker) {
     chosen = only_with_publishers(checked.plan, run.only, quiet);
     run.only.clear();
     for (std::size_t i : chosen) run.only.push_back(checked.plan.models[i].name);
@@ -145,8 +165,12 @@ int run_command(const std::vector<std::string>& args) {
   }
   run.results_dir = vm["results"].as<std::string>();
   run.device = device;
-  run.threads = set_threads(vm["threads"].as<int>());
-  if (!probe(checked.plan, registry, run.results_dir, chosen, device)) return kExitBadInput;
+  // --threads is the budget of the whole run: each of the --jobs workers gets an equal share.
+  const int budget = set_threads(vm["threads"].as<int>());
+  run.threads = worker ? budget : set_threads(std::max(1, budget / jobs));
+  if (!worker && !probe(checked.plan, registry, run.results_dir, chosen, device)) {
+    return kExitBadInput;
+  }
   run.db_path = vm["db"].as<std::string>();
   run.quiet = quiet;
   if (vm.count("seed")) run.seed_override = vm["seed"].as<long long>();
@@ -160,17 +184,79 @@ int run_command(const std::vector<std::string>& args) {
     return kExitBadInput;
   }
 
-  std::signal(SIGINT, on_sigint);
-  ExperimentOutcome outcome = run_experiment(checked.plan, registry, run, *store);
-  std::signal(SIGINT, SIG_DFL);
+  if (worker) {
+    run.experiment_id = vm["worker-of"].as<std::int64_t>();
+    run.line_progress = true;
+    const ExperimentOutcome outcome = run_experiment(checked.plan, registry, run, *store);
+    if (outcome.interrupted) return exit_status_for_stop();
+    return outcome.failed > 0 ? kExitRunFailed : kExitOk;
+  }
+
+  std::vector<std::int64_t> run_ids;
+  int failed = 0;
+  int stopped_by = 0;
+  if (jobs == 1) {
+    const ExperimentOutcome outcome = run_experiment(checked.plan, registry, run, *store);
+    run_ids = outcome.run_ids();
+    failed = outcome.failed;
+    if (outcome.interrupted) stopped_by = exit_status_for_stop();
+  } else {
+    const std::int64_t invocation =
+        store->begin_experiment(checked.plan.experiment, checked.plan.file, checked.plan.text);
+    if (chosen.empty()) {
+      for (std::size_t i = 0; i < checked.plan.models.size(); ++i) chosen.push_back(i);
+    }
+    const std::string self = self_executable();
+    auto worker_argv = [&](std::size_t cell) {
+      std::vector<std::string> argv = {self, "run", vm["file"].as<std::string>()};
+      for (const auto& set : strings_of(vm, "set")) argv.insert(argv.end(), {"--set", set});
+      for (const auto& dir : strings_of(vm, "plugin-path")) {
+        argv.insert(argv.end(), {"--plugin-path", dir});
+      }
+      argv.insert(argv.end(), {"--only", checked.plan.models[cell].name, "--threads",
+                               std::to_string(run.threads), "--db", run.db_path, "--results",
+                               run.results_dir, "--worker-of", std::to_string(invocation)});
+      if (!device.empty()) argv.insert(argv.end(), {"--device", device});
+      if (run.seed_override >= 0) {
+        argv.insert(argv.end(), {"--seed", std::to_string(run.seed_override)});
+      }
+      if (run.rerun_all || std::find(run.rerun.begin(), run.rerun.end(),
+                                     checked.plan.models[cell].name) != run.rerun.end()) {
+        argv.insert(argv.end(), {"--rerun", checked.plan.models[cell].name});
+      }
+      if (quiet) argv.emplace_back("--quiet");
+      return argv;
+    };
+    if (!quiet) {
+      std::cerr << "runner run: " << chosen.size() << " models in up to " << jobs
+                << " worker processes, " << run.threads << " threads each\n";
+    }
+    const ParallelOutcome outcome = run_cells_in_parallel(checked.plan, chosen, jobs, worker_argv);
+    store->mark_stale_runs();  // a worker that crashed left its run 'running'
+    // The table lists the cells in plan order, not in the order the workers finished.
+    std::map<std::string, std::int64_t> linked;
+    for (const auto& [model, run_id] : store->linked_runs(invocation)) linked[model] = run_id;
+    for (std::size_t i : chosen) {
+      auto it = linked.find(checked.plan.models[i].name);
+      if (it != linked.end()) run_ids.push_back(it->second);
+    }
+    failed = outcome.failed;
+    if (outcome.stop_signal != 0) {
+      stopped_by = outcome.stop_signal == SIGINT ? kExitInterrupted : kExitCheckpointed;
+    }
+    store->finish_experiment(invocation, stopped_by != 0 ? RunStatus::kInterrupted
+                                         : failed > 0    ? RunStatus::kFailed
+                                                         : RunStatus::kCompleted);
+  }
 
   ReportOptions report;
   report.db_path = run.db_path;
   report.experiment = checked.plan.experiment;
   report.html_dir = run.results_dir;
-  std::cout << render_report(report);
-  if (outcome.interrupted) return 130;
-  return outcome.failed > 0 ? kExitRunFailed : kExitOk;
+  report.run_ids = run_ids;
+  if (!run_ids.empty()) std::cout << render_report(report);
+  if (stopped_by != 0) return stopped_by;
+  return failed > 0 ? kExitRunFailed : kExitOk;
 }
 
 int validate_command(const std::vector<std::string>& args) {

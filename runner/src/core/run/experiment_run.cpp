@@ -2,23 +2,22 @@
 
 #include <torch/torch.h>
 
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 
+#include "core/run/cell_identity.h"
 #include "core/run/model_failure.h"
 #include "core/run/plugin_uses.h"
+#include "core/run/resume_point.h"
 #include "core/run/run_cell.h"
+#include "core/run/stop_signal.h"
 #include "core/store/store.h"
 #include "engine/util/cpu_allocator.h"
 #include "tlr/error.h"
 
 namespace tlr {
-
-std::atomic<bool>& interrupt_requested() {
-  static std::atomic<bool> flag{false};
-  return flag;
-}
 
 namespace {
 
@@ -36,91 +35,207 @@ void write_split_lists(const std::string& path, const PreparedData& data) {
   out << lists.dump(1) << "\n";
 }
 
-bool selected(const RunOptions& options, const std::string& name) {
-  return options.only.empty() ||
-         std::find(options.only.begin(), options.only.end(), name) != options.only.end();
+bool contains(const std::vector<std::string>& names, const std::string& name) {
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+const char* signal_name(int signal) {
+  switch (signal) {
+    case SIGINT:
+      return "SIGINT";
+    case SIGTERM:
+      return "SIGTERM";
+    case SIGUSR1:
+      return "SIGUSR1";
+    default:
+      return "a signal";
+  }
 }
 
 }  // namespace
+
+std::vector<std::int64_t> ExperimentOutcome::run_ids() const {
+  std::vector<std::int64_t> ids;
+  for (const CellOutcome& cell : cells) {
+    if (cell.run_id > 0) ids.push_back(cell.run_id);
+  }
+  return ids;
+}
 
 ExperimentOutcome run_experiment(const config::Plan& plan, const Registry& registry,
                                  const RunOptions& options, Store& store) {
   ExperimentServices services(registry, store, options, plan);
   PluginUses plugin_uses(registry);
+  CellIdentities identities(plan, options, services.context, services.data, plugin_uses, store);
 
   ExperimentOutcome outcome;
-  outcome.experiment_id = store.begin_experiment(plan.experiment, plan.file, plan.text);
-  std::size_t total = 0;
-  for (const auto& model : plan.models) total += selected(options, model.name) ? 1 : 0;
+  outcome.experiment_id = options.experiment_id > 0
+                              ? options.experiment_id
+                              : store.begin_experiment(plan.experiment, plan.file, plan.text);
+  std::vector<std::size_t> chosen;
+  for (std::size_t i = 0; i < plan.models.size(); ++i) {
+    if (options.only.empty() || contains(options.only, plan.models[i].name)) chosen.push_back(i);
+  }
+  const std::size_t total = chosen.size();
   std::size_t index = 0;
-  for (const auto& model : plan.models) {
-    if (!selected(options, model.name)) continue;
+  for (std::size_t i : chosen) {
+    if (stop_requested()) {
+      // A signal before this cell started (or while the previous one finished): start nothing.
+      outcome.interrupted = true;
+      break;
+    }
+    const config::ResolvedModel& model = plan.models[i];
     ++index;
-    // A publisher whose identical config already published its weights is not trained again,
-    // and records no run: the run that trained it stays the one reports show.
-    if (!model.publishes.empty()) {
-      const std::string published = services.layout.published_weights(model.hash);
-      if (fs::exists(published)) {
-        services.published[model.publishes] = published;
-        ++outcome.reused;
-        if (!options.quiet) {
-          const auto by = store.run_with_artifact("published_weights", published);
-          std::cerr << "[" << index << "/" << total << "] " << model.name << ": reusing weights '"
-                    << model.publishes << "' published by "
-                    << (by ? "run " + std::to_string(*by) : std::string("an identical run")) << " ("
-                    << published << ")\n";
-        }
-        continue;
+    const std::string counter = options.experiment_id > 0 ? ""
+                                                          : "[" + std::to_string(index) + "/" +
+                                                                std::to_string(total) + "] ";
+    CellOutcome cell;
+    cell.model = model.name;
+    const std::uint64_t seed = cell_seed(model, options);
+    const std::string strategy = plugin_of(model.json["strategy"]);
+
+    // The identity needs the data listed and the weight files hashed; a failure there is the
+    // cell's failure, recorded like any other.
+    std::string identity;
+    std::string identity_error;
+    try {
+      identity = identities.of(i).hash;
+    } catch (const std::exception& e) {
+      identity_error = first_line(e.what());
+    }
+    const std::string short_id = identity.substr(0, 12);
+    const bool forced = options.rerun_all || contains(options.rerun, model.name);
+
+    // A loader whose publisher completed earlier (this invocation or before) finds its weights
+    // where that publisher's identity puts them.
+    if (!model.loads.empty() && services.published.count(model.loads) == 0 &&
+        model.publisher < plan.models.size()) {
+      try {
+        const std::string by = identities.of(model.publisher).hash;
+        const std::string path = services.layout.published_weights(by);
+        if (store.completed_run(by) && fs::exists(path)) services.published[model.loads] = path;
+      } catch (const std::exception&) {
+        // The publisher's own identity failed; this cell fails when it loads the weights.
       }
     }
+
+    if (!identity.empty() && !forced) {
+      if (auto done = store.completed_run(identity)) {
+        const std::string published =
+            model.publishes.empty() ? "" : services.layout.published_weights(identity);
+        if (published.empty() || fs::exists(published)) {
+          if (!published.empty()) services.published[model.publishes] = published;
+          store.link_run(outcome.experiment_id, *done, "skipped");
+          cell.run_id = *done;
+          cell.how = "skipped";
+          cell.status = "completed";
+          outcome.cells.push_back(cell);
+          ++outcome.skipped;
+          if (!options.quiet) {
+            std::cerr << counter << model.name << ": completed as run " << *done << " (" << short_id
+                      << "), skipped\n";
+          }
+          continue;
+        }
+        std::cerr << counter << model.name << ": completed as run " << *done << " (" << short_id
+                  << ") but its published weights are gone (" << published << "); running again\n";
+      }
+    }
+
     // The previous model's cached buffers rarely fit this one's shapes: hand them back.
     release_cached_cpu_memory();
-    const std::uint64_t seed = options.seed_override >= 0
-                                   ? static_cast<std::uint64_t>(options.seed_override)
-                                   : model.json.value("seed", 42ULL);
-    const std::string strategy = plugin_of(model.json["strategy"]);
-    RunStart start;
-    start.experiment_id = outcome.experiment_id;
-    start.model = model.name;
-    start.strategy = strategy;
-    start.backbone = plugin_of(model.json["backbone"]);
-    start.config_json = model.json.dump();
-    start.config_hash = model.hash;
-    start.seed = static_cast<std::int64_t>(seed);
-    start.threads = options.threads;
-    start.device = device_of(model.json, options.device).str();
-    start.plugins = plugin_uses.of(model.json);
-    const std::int64_t run_id = store.begin_run(start);
-    if (!options.quiet) {
-      std::cerr << "[" << index << "/" << total << "] " << model.name << ": strategy " << strategy
-                << ", backbone " << start.backbone << ", run " << run_id << "\n";
+    const std::string checkpoints =
+        identity.empty() ? "" : services.layout.checkpoint_dir(identity);
+    if (forced && !checkpoints.empty()) fs::remove_all(checkpoints);
+    std::int64_t run_id = 0;
+    std::optional<std::int64_t> resumable;
+    if (!identity.empty() && !forced) resumable = store.resumable_run(identity);
+    if (resumable) {
+      const ResumePoint point = read_resume_point(checkpoints, /*drop_unreadable=*/true);
+      if (!point.problem.empty()) {
+        std::cerr << "warning: " << point.problem << "; resuming before that checkpoint\n";
+      }
+      store.resume_run(*resumable, point.keep_epochs);
+      run_id = *resumable;
+      cell.how = "resumed";
+      if (!options.quiet) {
+        std::cerr << counter << model.name << ": resuming run " << run_id << " (" << short_id
+                  << ") " << describe_resume(point) << "\n";
+      }
+      if (point.threads > 0 && options.threads > 0 && point.threads != options.threads) {
+        std::cerr << model.name << ": warning: its checkpoint was written with " << point.threads
+                  << " threads and it resumes with " << options.threads
+                  << ": the numbers can differ in the last bits from an uninterrupted run\n";
+      }
+    } else {
+      if (!checkpoints.empty()) fs::remove_all(checkpoints);  // a failed run's leftovers
+      RunStart start;
+      start.experiment_id = outcome.experiment_id;
+      start.model = model.name;
+      start.strategy = strategy;
+      start.backbone = plugin_of(model.json["backbone"]);
+      start.config_json = model.json.dump();
+      start.config_hash = model.hash;
+      start.identity = identity;
+      start.seed = static_cast<std::int64_t>(seed);
+      start.threads = options.threads;
+      try {
+        start.device = device_of(model.json, options.device).str();
+        start.plugins = plugin_uses.of(model.json);
+      } catch (const std::exception& e) {
+        if (identity_error.empty()) identity_error = first_line(e.what());
+      }
+      run_id = store.begin_run(start);
+      cell.how = "ran";
+      if (!options.quiet) {
+        std::cerr << counter << model.name << ": strategy " << strategy << ", backbone "
+                  << start.backbone << ", run " << run_id
+                  << (short_id.empty() ? "" : " (" + short_id + ")") << "\n";
+      }
     }
+    store.link_run(outcome.experiment_id, run_id, cell.how);
+    cell.run_id = run_id;
     try {
+      if (!identity_error.empty()) throw Error(identity_error);
       const PreparedData& data = services.data.prepare(model.json["data"]);
       write_split_lists(services.layout.split_lists(plan.experiment, model.name), data);
       torch::manual_seed(seed);
       auto plugin =
           registry.make_strategy(strategy, params_of(model.json["strategy"]), services.context);
-      RunCell cell(services, model, run_id, seed, data);
-      in_phase("strategy '" + strategy + "'", "its run", [&] { plugin->run(cell); });
-      cell.publish_if_asked();
+      RunCell run_cell(services, model, identity, run_id, seed, data);
+      in_phase("strategy '" + strategy + "'", "its run", [&] { plugin->run(run_cell); });
+      run_cell.publish_if_asked();
       store.finish_run(run_id, RunStatus::kCompleted, "");
+      // The kept model and the store hold the result; the checkpoints were only for getting there.
+      if (!checkpoints.empty()) fs::remove_all(checkpoints);
+      cell.status = "completed";
       ++outcome.completed;
-    } catch (const Interrupted&) {
-      store.finish_run(run_id, RunStatus::kInterrupted, "interrupted by the user (SIGINT)");
+    } catch (const Interrupted& e) {
+      const std::string by = signal_name(stop_signal().load());
+      const std::string reason =
+          "stopped by " + by +
+          (e.checkpointed ? "; checkpointed at a batch boundary: rerun to resume"
+                          : "; rerun to resume from its last epoch checkpoint");
+      store.finish_run(run_id, RunStatus::kInterrupted, reason);
       outcome.interrupted = true;
-      std::cerr << model.name << ": interrupted; the run is recorded as interrupted\n";
+      cell.status = "interrupted";
+      outcome.cells.push_back(cell);
+      std::cerr << model.name << ": " << reason << "\n";
       break;
     } catch (const std::exception& e) {
       const std::string reason = first_line(e.what());
       store.finish_run(run_id, RunStatus::kFailed, reason);
+      cell.status = "failed";
       ++outcome.failed;
       std::cerr << model.name << ": error: " << reason << "\n";
     }
+    outcome.cells.push_back(cell);
   }
-  store.finish_experiment(outcome.experiment_id, outcome.interrupted ? RunStatus::kInterrupted
-                                                 : outcome.failed    ? RunStatus::kFailed
-                                                                     : RunStatus::kCompleted);
+  if (options.experiment_id == 0) {
+    store.finish_experiment(outcome.experiment_id, outcome.interrupted ? RunStatus::kInterrupted
+                                                   : outcome.failed    ? RunStatus::kFailed
+                                                                       : RunStatus::kCompleted);
+  }
   return outcome;
 }
 

@@ -1,11 +1,16 @@
-// Runs the models of a resolved plan one after another, recording each in the run store: a model
-// that fails is recorded failed with its reason and the next one still runs. A model loading
-// weights its publisher failed to publish fails with that reason. A publisher whose identical
-// config already published its weights (the file is content-addressed by the model's hash) is not
-// run again and gets no new run: the run that did the work stays the one reports show.
+// Runs the cells (models, after matrix expansion) of a resolved plan one after another, recording
+// each in the run store. Per cell, by its identity (cell_identity.h):
+//   - an identical run already completed in this store: skipped, one line says which run; its row
+//     still belongs to this invocation (experiment_runs 'skipped') and to the comparison table;
+//   - an identical run was interrupted (stop signal, or the process died): resumed in that same
+//     run from its checkpoints (RunCell::fit), epoch rows after the last checkpoint dropped;
+//   - otherwise (or --rerun): a new run.
+// A cell that fails is recorded failed with its reason and the next one still runs; a model
+// loading weights its publisher failed to publish fails with that reason. A stop signal ends the
+// loop after the running cell is recorded 'interrupted'.
 #pragma once
 
-#include <atomic>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -17,19 +22,26 @@ namespace tlr {
 
 class Store;
 
-struct ExperimentOutcome {
-  std::int64_t experiment_id = 0;
-  int completed = 0;
-  int failed = 0;
-  int reused = 0;  // publishers whose weights an identical earlier run published
-  bool interrupted = false;
+// What became of one cell in this invocation.
+struct CellOutcome {
+  std::string model;
+  std::int64_t run_id = 0;  // 0: no run was recorded
+  std::string how;          // "ran", "resumed", "skipped"
+  std::string status;       // "completed", "failed", "interrupted"
 };
 
-// Set by the SIGINT handler; the running epoch stops at the next batch and the run is recorded
-// 'interrupted'.
-std::atomic<bool>& interrupt_requested();
+struct ExperimentOutcome {
+  std::int64_t experiment_id = 0;
+  int completed = 0;  // ran or resumed to completion in this invocation
+  int failed = 0;
+  int skipped = 0;  // completed earlier: identical runs in the store
+  bool interrupted = false;
+  std::vector<CellOutcome> cells;  // in plan order, the ones that ran, resumed or were skipped
+  std::vector<std::int64_t> run_ids() const;
+};
 
-// Records into `store` (options.db_path is not opened again).
+// Records into `store` (options.db_path is not opened again). Expects stop-signal handlers
+// installed (stop_signal.h) for a clean stop.
 ExperimentOutcome run_experiment(const config::Plan& plan, const Registry& registry,
                                  const RunOptions& options, Store& store);
 

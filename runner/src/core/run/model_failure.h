@@ -11,9 +11,12 @@
 
 namespace tlr {
 
-// Thrown from a cell's services when the user pressed Ctrl-C (interrupt_requested()).
+// Thrown from a cell's services when a stop signal arrived (stop_signal.h). `checkpointed`: the
+// fit in progress saved its state at a batch boundary, so a rerun loses nothing.
 struct Interrupted : std::runtime_error {
-  Interrupted() : std::runtime_error("interrupted by the user") {}
+  explicit Interrupted(bool checkpointed_ = false)
+      : std::runtime_error("interrupted"), checkpointed(checkpointed_) {}
+  bool checkpointed;
 };
 
 // The first line of `text` (libtorch appends a C++ backtrace after it).

@@ -42,8 +42,12 @@ std::string ResultsLayout::augment_preview(const std::string& experiment,
   return (fs::path(model_dir(experiment, model)) / "augment_preview.png").string();
 }
 
-std::string ResultsLayout::published_weights(const std::string& model_hash) const {
-  return (fs::path(cache_dir_) / "weights" / (model_hash + ".pt")).string();
+std::string ResultsLayout::published_weights(const std::string& identity) const {
+  return (fs::path(cache_dir_) / "weights" / (identity + ".pt")).string();
+}
+
+std::string ResultsLayout::checkpoint_dir(const std::string& identity) const {
+  return (fs::path(results_dir_) / "checkpoints" / identity).string();
 }
 
 std::string ResultsLayout::features_dir() const {

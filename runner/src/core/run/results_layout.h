@@ -5,7 +5,9 @@
 //   <results>/<experiment>/<model>/split.json           the file lists of each split
 //   <results>/<experiment>/<model>/model.pt, model.json the kept model and its description
 //   <results>/<experiment>/<model>/augment_preview.png  preview-augment's default output
-//   <cache>/weights/<model hash>.pt                     published weights (content-addressed)
+//   <results>/checkpoints/<cell identity>/fit-<k>.pt    a running cell's checkpoint of its k-th
+//                                                       fit (removed when the cell completes)
+//   <cache>/weights/<cell identity>.pt                  published weights (content-addressed)
 //   <cache>/features/..., <cache>/images/...            feature and decoded-image caches
 //
 // <cache> is <results>/cache unless given. Experiment and model names become file names through
@@ -30,9 +32,11 @@ class ResultsLayout {
   std::string model_dir(const std::string& experiment, const std::string& model) const;
   std::string split_lists(const std::string& experiment, const std::string& model) const;
   std::string augment_preview(const std::string& experiment, const std::string& model) const;
-  // The weights a model publishes, addressed by the model's content hash: an identical model
-  // (same resolved config) finds the file its earlier run wrote.
-  std::string published_weights(const std::string& model_hash) const;
+  // The weights a model publishes, addressed by its cell identity (cell_identity.h): an identical
+  // cell finds the file its earlier run wrote.
+  std::string published_weights(const std::string& identity) const;
+  // Where a cell keeps its checkpoints while it runs (one file per Cell::fit call).
+  std::string checkpoint_dir(const std::string& identity) const;
   std::string features_dir() const;
 
  private:

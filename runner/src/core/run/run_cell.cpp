@@ -5,15 +5,17 @@
 #include <filesystem>
 #include <iostream>
 
-#include "core/run/experiment_run.h"
 #include "core/run/model_failure.h"
+#include "core/run/stop_signal.h"
 #include "engine/data/feature_extraction.h"
 #include "engine/data/tensor_batches.h"
 #include "engine/train/evaluation.h"
+#include "engine/train/fit_checkpoint.h"
 #include "engine/train/model_export.h"
 #include "engine/train/parameters.h"
 #include "engine/train/progress.h"
 #include "engine/train/trainer.h"
+#include "engine/util/fault_point.h"
 #include "engine/util/sha256.h"
 #include "engine/weights/state_dict.h"
 #include "tlr/error.h"
@@ -74,9 +76,11 @@ ExperimentServices::ExperimentServices(const Registry& registry_, Store& store_,
       workers(options_.data_workers > 0 ? options_.data_workers : std::max(1, options_.threads)) {}
 
 RunCell::RunCell(ExperimentServices& services, const config::ResolvedModel& model,
-                 std::int64_t run_id, std::uint64_t seed, const PreparedData& data)
+                 std::string identity, std::int64_t run_id, std::uint64_t seed,
+                 const PreparedData& data)
     : services_(services),
       model_(model),
+      identity_(std::move(identity)),
       run_id_(run_id),
       seed_(seed),
       data_(data),
@@ -152,7 +156,7 @@ std::shared_ptr<Batches> RunCell::features(Split split, Backbone& backbone) {
     auto batches = services_.data.batches(data_, input_, request);
     return in_phase(component("backbone"), "feature extraction", [&] {
       return extract_features(backbone, *batches, device_, split_name(split), [] {
-        if (interrupt_requested()) throw Interrupted();
+        if (stop_requested()) throw Interrupted();
       });
     });
   });
@@ -169,8 +173,9 @@ std::shared_ptr<Batches> RunCell::features(Split split, Backbone& backbone) {
 
 FitResult RunCell::fit(Classifier& model, const std::vector<ParamGroup>& groups, Batches& train,
                        Batches& val, const FitOverrides& overrides) {
-  ProgressPrinter printer(std::cerr, progress_style_for_stderr(services_.options.quiet),
-                          model_.name);
+  ProgressStyle style = progress_style_for_stderr(services_.options.quiet);
+  if (style == ProgressStyle::bar && services_.options.line_progress) style = ProgressStyle::lines;
+  ProgressPrinter printer(std::cerr, style, model_.name);
   TrainerCallbacks callbacks;
   callbacks.on_epoch = [&](const EpochRecord& r) {
     EpochRow row;
@@ -184,15 +189,25 @@ FitResult RunCell::fit(Classifier& model, const std::vector<ParamGroup>& groups,
     row.seconds = r.seconds;
     row.images_per_second = r.images_per_second;
     services_.store.record_epoch(run_id_, row);
+    fault_point("epoch_recorded");
   };
-  callbacks.on_progress = [](const TrainProgress&) {
-    if (interrupt_requested()) throw Interrupted();
-  };
+  callbacks.on_progress = [](const TrainProgress&) { fault_point("train_batch"); };
   Trainer trainer(settings_, mode_, services_.options.threads, printer.attach(callbacks));
   trainer.set_device(device_);
+  FitCheckpointing checkpointing;
+  checkpointing.path = (fs::path(services_.layout.checkpoint_dir(identity_)) /
+                        ("fit-" + std::to_string(fits_++) + ".pt"))
+                           .string();
+  checkpointing.stop_requested = [] { return stop_requested(); };
+  trainer.set_checkpointing(checkpointing);
   const std::string what = component("backbone") + " + " + component("head");
-  FitResult result =
-      in_phase(what, "training", [&] { return trainer.fit(model, groups, train, val, overrides); });
+  FitResult result = in_phase(what, "training", [&] {
+    try {
+      return trainer.fit(model, groups, train, val, overrides);
+    } catch (const CheckpointedStop&) {
+      throw Interrupted(/*checkpointed=*/true);
+    }
+  });
   const std::string phase = overrides.phase.empty() ? "" : overrides.phase + "/";
   services_.store.record_metrics(run_id_, "val",
                                  {{phase + "best_accuracy", result.best_val_accuracy},
@@ -245,7 +260,7 @@ void RunCell::publish_if_asked() {
     throw Error("model publishes weights '" + model_.publishes +
                 "' but its strategy built no backbone");
   }
-  const std::string path = services_.layout.published_weights(model_.hash);
+  const std::string path = services_.layout.published_weights(identity_);
   fs::create_directories(fs::path(path).parent_path());
   backbone_->to(torch::kCPU);
   save_state_dict(path, *backbone_);
@@ -293,7 +308,7 @@ void RunCell::load_weights(const json& spec) {
     const std::string name = w["published"].get<std::string>();
     auto it = services_.published.find(name);
     if (it == services_.published.end()) {
-      // The plan checked the link; the publisher ran and failed (or was not selected).
+      // The plan checked the link; the publisher ran and failed.
       throw Error("weights '" + name + "' are not published: the model publishing them failed");
     }
     path = it->second;

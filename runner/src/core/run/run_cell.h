@@ -4,7 +4,8 @@
 // (model_failure.h).
 //
 // Lifetime: an ExperimentServices outlives every RunCell made from it; a RunCell lives for one
-// Strategy::run() call. Single-threaded: the runner drives one cell at a time.
+// Strategy::run() call. Single-threaded: a runner process drives one cell at a time (`--jobs N`
+// runs cells in worker processes).
 #pragma once
 
 #include <cstdint>
@@ -52,8 +53,9 @@ torch::Device device_of(const nlohmann::json& model, const std::string& override
 
 class RunCell : public Cell {
  public:
-  RunCell(ExperimentServices& services, const config::ResolvedModel& model, std::int64_t run_id,
-          std::uint64_t seed, const PreparedData& data);
+  // `identity` (cell_identity.h) addresses the cell's checkpoints and published weights.
+  RunCell(ExperimentServices& services, const config::ResolvedModel& model, std::string identity,
+          std::int64_t run_id, std::uint64_t seed, const PreparedData& data);
 
   const std::string& model_name() const override { return model_.name; }
   torch::Device device() const override { return device_; }
@@ -65,6 +67,10 @@ class RunCell : public Cell {
   double learning_rate() const override { return settings_.optimizer.lr; }
   std::shared_ptr<Batches> images(Split split, bool augment) override;
   std::shared_ptr<Batches> features(Split split, Backbone& backbone) override;
+  // Checkpoints every epoch to <results>/checkpoints/<identity>/fit-<k>.pt (k counts the calls),
+  // and resumes from that file when it exists: a rerun of an interrupted cell replays the
+  // strategy, finished fits return their saved result at once, the unfinished one continues.
+  // A stop signal saves the state at the next batch and throws Interrupted(checkpointed).
   FitResult fit(Classifier& model, const std::vector<ParamGroup>& groups, Batches& train,
                 Batches& val, const FitOverrides& overrides) override;
   void evaluate(Classifier& model, Batches& test) override;
@@ -82,6 +88,7 @@ class RunCell : public Cell {
 
   ExperimentServices& services_;
   const config::ResolvedModel& model_;
+  std::string identity_;
   std::int64_t run_id_;
   std::uint64_t seed_;
   const PreparedData& data_;
@@ -96,6 +103,7 @@ class RunCell : public Cell {
   std::unique_ptr<Augmenter> augmenter_;
   std::string weights_id_;
   bool published_ = false;
+  int fits_ = 0;  // Cell::fit calls so far
   std::set<Split> recorded_bad_;
 };
 

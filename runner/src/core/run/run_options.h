@@ -1,6 +1,7 @@
 // What `runner run` asks of an experiment run (the command line's choices).
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -15,7 +16,14 @@ struct RunOptions {
   long long seed_override = -1;         // --seed: replaces every model's seed
   std::string device;                   // --device: replaces every model's device; "" = the file's
   bool quiet = false;
-  int data_workers = 0;  // 0 = threads
+  bool line_progress = false;  // one line per epoch even on a terminal (parallel workers)
+  int data_workers = 0;        // 0 = threads
+  // Skip and resume (cell_identity.h): a cell whose identical run completed is skipped and one
+  // that was interrupted resumes from its checkpoint, unless --rerun names it (or all of them).
+  bool rerun_all = false;
+  std::vector<std::string> rerun;  // model names
+  // A worker of `run --jobs N` records its cell under its coordinator's invocation; 0 = begin one.
+  std::int64_t experiment_id = 0;
 };
 
 }  // namespace tlr

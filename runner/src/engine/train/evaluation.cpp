@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include "engine/util/fault_point.h"
 #include "tlr/error.h"
 
 namespace tlr {
@@ -77,6 +78,7 @@ Evaluation evaluate(Classifier& model, Batches& test, OutputMode mode, int class
     inputs = inputs.to(device);
     batch_labels = batch_labels.to(device);
     torch::Tensor logits = model.forward(inputs);
+    fault_point("evaluation_batch");
     loss_sum += output_loss(mode, logits, batch_labels).item<double>() * batch_labels.size(0);
     torch::Tensor p = output_predictions(mode, logits).to(torch::kCPU).contiguous();
     torch::Tensor l = batch_labels.to(torch::kCPU).to(torch::kLong).contiguous();

@@ -14,6 +14,7 @@
 #include <mutex>
 #include <sstream>
 
+#include "engine/util/fault_point.h"
 #include "tlr/error.h"
 
 namespace tlr {
@@ -304,6 +305,7 @@ void save_fit_checkpoint(const std::string& path, const FitState& state,
   if (d.fd < 0 || ::fsync(d.fd) != 0) {
     throw file_error(path, "cannot write checkpoint: fsync of " + dir.string() + ": " + os_error());
   }
+  fault_point("checkpoint_saved");
 }
 
 LoadedFitCheckpoint load_fit_checkpoint(const std::string& path, torch::Device device) {

@@ -1,0 +1,171 @@
+// `runner status FILE`: where each cell of an experiment file stands in the results database,
+// found by its identity (core/run/cell_identity.h), so an edited file shows which cells it would
+// run again. Reads the database and the checkpoint folders; changes nothing.
+#include <torch/torch.h>
+
+#include <iomanip>
+#include <iostream>
+#include <optional>
+#include <sstream>
+
+#include "cli/commands.h"
+#include "cli/common.h"
+#include "core/run/cell_identity.h"
+#include "core/run/data_source.h"
+#include "core/run/plugin_uses.h"
+#include "core/run/resume_point.h"
+#include "core/run/results_layout.h"
+#include "core/store/store.h"
+#include "tlr/error.h"
+
+namespace tlr::cli {
+
+namespace {
+
+std::vector<std::string> strings_of(const po::variables_map& vm, const char* key) {
+  return vm.count(key) ? vm[key].as<std::vector<std::string>>() : std::vector<std::string>{};
+}
+
+std::string percent(double value) {
+  std::ostringstream out;
+  out << std::fixed << std::setprecision(1) << 100 * value << "%";
+  return out.str();
+}
+
+struct Line {
+  std::string cell, state, run, detail;
+};
+
+}  // namespace
+
+int status_command(const std::vector<std::string>& args) {
+  po::options_description options("options");
+  options.add_options()("help,h", "describe this command")(
+      "file", po::value<std::string>()->required(), "the experiment file")(
+      "set", po::value<std::vector<std::string>>()->composing(),
+      "PATH=VALUE override (repeatable), as given to run")(
+      "seed", po::value<long long>(), "as given to run")(
+      "device", po::value<std::string>()->default_value(""), "as given to run")(
+      "db", po::value<std::string>()->default_value("results/results.db"), "the results database")(
+      "results", po::value<std::string>()->default_value("results"),
+      "the results folder (checkpoints)")("plugin-path",
+                                          po::value<std::vector<std::string>>()->composing(),
+                                          "also load the plugins of this folder (repeatable)");
+  po::positional_options_description positional;
+  positional.add("file", 1);
+  po::variables_map vm;
+  bool help = false;
+  if (!parse("status",
+             "usage: runner status FILE [options]\n\n"
+             "Prints one line per model of the file (matrix values expanded): completed (its run\n"
+             "and test accuracy), running (pid, epoch), interrupted (where it resumes), failed\n"
+             "(the reason) or pending, for the file as it is now. Give the same --set, --seed and\n"
+             "--device as to run.\n",
+             options, positional, args, vm, &help)) {
+    return help ? kExitOk : kExitBadInput;
+  }
+  Registry registry;
+  Checked checked = check_file(vm["file"].as<std::string>(), strings_of(vm, "set"),
+                               strings_of(vm, "plugin-path"), registry, /*quiet=*/true);
+  if (!checked.ok) return kExitBadInput;
+  RunOptions run;
+  run.device = vm["device"].as<std::string>();
+  if (vm.count("seed")) run.seed_override = vm["seed"].as<long long>();
+  run.results_dir = vm["results"].as<std::string>();
+  std::optional<Store> store;
+  try {
+    store.emplace(Store::open(vm["db"].as<std::string>()));
+  } catch (const Error& e) {
+    std::cerr << e.what() << "\n";
+    return kExitBadInput;
+  }
+  const ResultsLayout layout(run.results_dir);
+  Context context;
+  context.experiment_dir = std::filesystem::path(checked.plan.file).parent_path().string();
+  context.cache_dir = layout.cache_dir();
+  DataSource data(registry, context);
+  PluginUses plugins(registry);
+  CellIdentities identities(checked.plan, run, context, data, plugins, *store);
+
+  std::vector<Line> lines;
+  std::map<std::string, int> counts;
+  for (std::size_t i = 0; i < checked.plan.models.size(); ++i) {
+    Line line;
+    line.cell = checked.plan.models[i].name;
+    std::string identity;
+    try {
+      identity = identities.of(i).hash;
+    } catch (const std::exception& e) {
+      line.state = "unknown";
+      line.detail = e.what();
+    }
+    if (!identity.empty()) {
+      const std::optional<std::int64_t> done = store->completed_run(identity);
+      const std::optional<CellState> newest = store->cell_state(identity);
+      if (done) {
+        line.state = "completed";
+        line.run = std::to_string(*done);
+        const RunSummary summary = store->summary(*done);
+        line.detail = (summary.test_accuracy ? "test acc " + percent(*summary.test_accuracy) + ", "
+                                             : std::string()) +
+                      std::to_string(summary.epochs_run) + " epochs (" + identity.substr(0, 12) +
+                      ")";
+      } else if (!newest) {
+        line.state = "pending";
+        line.detail = "(" + identity.substr(0, 12) + ")";
+      } else {
+        line.run = std::to_string(newest->run_id);
+        const std::string at = newest->last_epoch > 0
+                                   ? (newest->last_phase.empty() || newest->last_phase == "train"
+                                          ? ""
+                                          : newest->last_phase + " ") +
+                                         "epoch " + std::to_string(newest->last_epoch)
+                                   : "before its first epoch";
+        switch (newest->status) {
+          case RunStatus::kRunning:
+            line.state = "running";
+            line.detail = "pid " + std::to_string(newest->pid) + " on " + newest->host + ", " + at;
+            break;
+          case RunStatus::kInterrupted: {
+            line.state = "interrupted";
+            const ResumePoint point =
+                read_resume_point(layout.checkpoint_dir(identity), /*drop_unreadable=*/false);
+            line.detail = "resumes " + describe_resume(point);
+            break;
+          }
+          case RunStatus::kFailed:
+            line.state = "failed";
+            line.detail = newest->error;
+            break;
+          case RunStatus::kCompleted:
+            line.state = "completed";
+            break;
+        }
+      }
+    }
+    ++counts[line.state];
+    lines.push_back(line);
+  }
+  std::size_t width = 5;  // "model"
+  for (const Line& line : lines) width = std::max(width, line.cell.size());
+  std::cout << std::left << std::setw(static_cast<int>(width) + 2) << "model" << std::setw(13)
+            << "state" << std::right << std::setw(5) << "run"
+            << "  detail\n";
+  for (const Line& line : lines) {
+    std::cout << std::left << std::setw(static_cast<int>(width) + 2) << line.cell << std::setw(13)
+              << line.state << std::right << std::setw(5) << (line.run.empty() ? "-" : line.run)
+              << "  " << line.detail << "\n";
+  }
+  std::cout << checked.plan.models.size() << " models:";
+  const char* order[] = {"completed", "running", "interrupted", "failed", "pending", "unknown"};
+  bool first = true;
+  for (const char* state : order) {
+    if (counts[state] == 0) continue;
+    std::cout << (first ? " " : ", ") << counts[state] << " " << state;
+    first = false;
+  }
+  std::cout << "\n";
+  return kExitOk;
+}
+
+}  // namespace tlr::cli

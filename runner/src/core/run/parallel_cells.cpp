@@ -1,0 +1,125 @@
+#include "core/run/parallel_cells.h"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <chrono>
+#include <csignal>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <thread>
+
+#include "core/run/stop_signal.h"
+#include "tlr/error.h"
+
+namespace tlr {
+
+namespace {
+
+pid_t start_worker(const std::vector<std::string>& argv) {
+  std::vector<char*> args;
+  args.reserve(argv.size() + 1);
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  const pid_t pid = fork();
+  if (pid < 0) throw Error(std::string("runner run --jobs: error: cannot start a worker: ") +
+                           std::strerror(errno));
+  if (pid == 0) {
+    // Own process group: the terminal's Ctrl-C goes to the coordinator alone, which forwards it
+    // once (a second SIGINT would make a worker exit without recording its run).
+    setpgid(0, 0);
+    // The coordinator's handlers do not survive exec; signals it blocked would.
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    execv(args[0], args.data());
+    std::_Exit(127);
+  }
+  setpgid(pid, pid);  // also from the parent, so a signal sent before the child ran lands
+  return pid;
+}
+
+int exit_status(int wait_status) {
+  if (WIFEXITED(wait_status)) return WEXITSTATUS(wait_status);
+  if (WIFSIGNALED(wait_status)) return 128 + WTERMSIG(wait_status);
+  return 1;
+}
+
+}  // namespace
+
+std::string self_executable() {
+  std::error_code ec;
+  const auto path = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) throw Error("runner run --jobs: error: cannot find the runner's own path: " + ec.message());
+  return path.string();
+}
+
+ParallelOutcome run_cells_in_parallel(
+    const config::Plan& plan, const std::vector<std::size_t>& cells, int jobs,
+    const std::function<std::vector<std::string>(std::size_t)>& worker_argv) {
+  ParallelOutcome outcome;
+  outcome.exit.assign(cells.size(), -1);
+  std::map<pid_t, std::size_t> running;  // pid -> position in `cells`
+  std::vector<bool> ended(cells.size(), false);
+  std::size_t next = 0;
+  bool forwarded = false;
+
+  // A cell may start when the cell publishing the weights it loads (if that one is among `cells`)
+  // has ended; cells start in plan order otherwise.
+  auto ready = [&](std::size_t position) {
+    const std::size_t publisher = plan.models[cells[position]].publisher;
+    for (std::size_t j = 0; j < position; ++j) {
+      if (cells[j] == publisher && !ended[j]) return false;
+    }
+    return true;
+  };
+
+  std::vector<bool> started(cells.size(), false);
+  while (true) {
+    if (!stop_requested()) {
+      for (std::size_t p = next; p < cells.size() && static_cast<int>(running.size()) < jobs; ++p) {
+        if (started[p] || !ready(p)) continue;
+        running[start_worker(worker_argv(cells[p]))] = p;
+        started[p] = true;
+      }
+      while (next < cells.size() && started[next]) ++next;
+    } else if (!forwarded) {
+      for (const auto& [pid, position] : running) kill(pid, stop_signal().load());
+      forwarded = true;
+    }
+    if (running.empty() && (stop_requested() || next >= cells.size())) break;
+
+    int status = 0;
+    const pid_t pid = waitpid(-1, &status, WNOHANG);
+    if (pid <= 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      continue;
+    }
+    auto it = running.find(pid);
+    if (it == running.end()) continue;
+    const std::size_t position = it->second;
+    running.erase(it);
+    ended[position] = true;
+    const int code = exit_status(status);
+    outcome.exit[position] = code;
+    if (code == kExitInterrupted || code == kExitCheckpointed) {
+      ++outcome.interrupted;
+    } else if (code != 0) {
+      ++outcome.failed;
+      if (code != 1) {
+        std::cerr << plan.models[cells[position]].name << ": error: its worker process ended with "
+                  << (WIFSIGNALED(status) ? "signal " + std::to_string(WTERMSIG(status))
+                                          : "status " + std::to_string(code))
+                  << "\n";
+      }
+    }
+  }
+  outcome.stop_signal = stop_signal().load();
+  return outcome;
+}
+
+}  // namespace tlr

@@ -1,0 +1,507 @@
+// Long work that survives (issue 13): a rerun skips completed cells, a killed or signalled runner
+// resumes from its checkpoints to the numbers an uninterrupted run gives, bit for bit, `--jobs`
+// runs cells in worker processes with the same numbers, several runners share one results.db, and
+// `runner status` says where each cell stands.
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <csignal>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/store/store.h"
+#include "e2e/e2e_support.h"
+#include "e2e/runner_process.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using tlr::testing::describe;
+using tlr::testing::Outcome;
+using tlr::testing::runner;
+using tlr::testing::shell_quote;
+using tlr::testing::TempDir;
+using tlr::testing::write_text;
+using namespace tlr::testing::e2e;  // NOLINT(google-build-using-namespace): the shared helpers
+
+// ---------------------------------------------------------------------------------------------
+// What a run's numbers are, to compare two runs bit for bit.
+
+struct CellNumbers {
+  std::vector<tlr::EpochRow> epochs;
+  std::vector<std::pair<std::string, double>> test;
+};
+
+// Every model's epoch rows and test metrics, from the newest run of each model of `experiment`.
+std::map<std::string, CellNumbers> numbers_of(const fs::path& db, const std::string& experiment) {
+  tlr::Store store = tlr::Store::open(db.string());
+  std::map<std::string, CellNumbers> out;
+  for (const auto& run : store.summaries(experiment)) {
+    out[run.model] = {store.epochs(run.run_id), store.metrics(run.run_id, "test")};
+  }
+  return out;
+}
+
+// EXPECT_EQ on doubles is exact: these are bit-for-bit comparisons (NaN aside, which no run here
+// records).
+void expect_same_numbers(const std::map<std::string, CellNumbers>& expected,
+                         const std::map<std::string, CellNumbers>& actual) {
+  ASSERT_EQ(expected.size(), actual.size());
+  for (const auto& [model, want] : expected) {
+    SCOPED_TRACE("model " + model);
+    ASSERT_EQ(actual.count(model), 1u);
+    const CellNumbers& got = actual.at(model);
+    ASSERT_EQ(want.epochs.size(), got.epochs.size());
+    for (std::size_t i = 0; i < want.epochs.size(); ++i) {
+      SCOPED_TRACE("epoch row " + std::to_string(i));
+      EXPECT_EQ(want.epochs[i].phase, got.epochs[i].phase);
+      EXPECT_EQ(want.epochs[i].epoch, got.epochs[i].epoch);
+      EXPECT_EQ(want.epochs[i].train_loss, got.epochs[i].train_loss);
+      EXPECT_EQ(want.epochs[i].train_acc, got.epochs[i].train_acc);
+      EXPECT_EQ(want.epochs[i].val_loss, got.epochs[i].val_loss);
+      EXPECT_EQ(want.epochs[i].val_acc, got.epochs[i].val_acc);
+      EXPECT_EQ(want.epochs[i].lr, got.epochs[i].lr);
+    }
+    EXPECT_EQ(want.test, got.test);
+  }
+}
+
+// Replaces the value of --threads in `args`.
+void set_threads(std::vector<std::string>& args, int threads) {
+  for (std::size_t i = 0; i + 1 < args.size(); ++i) {
+    if (args[i] == "--threads") args[i + 1] = std::to_string(threads);
+  }
+}
+
+// five_models.yaml on tiny data, 3 epochs, batches of 4 (so every epoch has several batches and a
+// kill can land mid-epoch), 1 thread.
+std::vector<std::string> resumable_five_models(const TempDir& tmp) {
+  std::vector<std::string> args = tiny_run(
+      "five_models.yaml", tmp, tmp / "fashion-mnist",
+      {"*.training.epochs=3", "*.training.batch_size=4", "*.training.early_stopping.patience=0"});
+  set_threads(args, 1);
+  return args;
+}
+
+std::string count_rows(const fs::path& db, const std::string& table) {
+  return query(db, "SELECT count(*) FROM " + table);
+}
+
+// ---------------------------------------------------------------------------------------------
+// SIGKILL at exact moments (engine/util/fault_point.h), then a rerun.
+
+struct KillPoint {
+  const char* fault;  // TLR_FAULT value
+  const char* what;
+};
+
+class KilledRunner : public ::testing::TestWithParam<KillPoint> {
+ protected:
+  // The uninterrupted run, made once for every kill point.
+  static void SetUpTestSuite() {
+    reference_dir_ = new TempDir();
+    write_fashion_mnist(*reference_dir_);
+    const Outcome o = runner(resumable_five_models(*reference_dir_), reference_dir_->path());
+    ASSERT_EQ(o.exit_code, 0) << describe(o);
+    reference_ = new std::map<std::string, CellNumbers>(
+        numbers_of(reference_dir_->path() / "results.db", "five_models"));
+  }
+  static void TearDownTestSuite() {
+    delete reference_;
+    delete reference_dir_;
+  }
+  static TempDir* reference_dir_;
+  static std::map<std::string, CellNumbers>* reference_;
+};
+
+TempDir* KilledRunner::reference_dir_ = nullptr;
+std::map<std::string, CellNumbers>* KilledRunner::reference_ = nullptr;
+
+TEST_P(KilledRunner, RerunResumesToTheNumbersOfAnUninterruptedRun) {
+  ASSERT_NE(reference_, nullptr);
+  TempDir tmp;
+  write_fashion_mnist(tmp);
+  const fs::path db = tmp / "results.db";
+  const std::vector<std::string> args = resumable_five_models(tmp);
+  {
+    BackgroundRunner killed(args, tmp.path(), {std::string("TLR_FAULT=") + GetParam().fault},
+                            "killed");
+    ASSERT_EQ(killed.wait(), -SIGKILL) << GetParam().what << "\n" << killed.output();
+  }
+  EXPECT_EQ(query(db, "SELECT count(*) FROM runs WHERE status = 'running'"), "1");
+
+  const Outcome rerun = runner(args, tmp.path());
+  ASSERT_EQ(rerun.exit_code, 0) << describe(rerun);
+  EXPECT_EQ(query(db, "SELECT count(*) FROM runs WHERE resumes = 1"), "1") << describe(rerun);
+  EXPECT_EQ(query(db, "SELECT count(*) FROM runs"), "6") << "no cell ran twice";
+  EXPECT_EQ(query(db, "PRAGMA integrity_check"), "ok");
+  expect_same_numbers(*reference_, numbers_of(db, "five_models"));
+  // A completed cell keeps no checkpoint.
+  EXPECT_FALSE(fs::exists(tmp / "results" / "checkpoints") &&
+               !fs::is_empty(tmp / "results" / "checkpoints"));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    AtSeveralPoints, KilledRunner,
+    ::testing::Values(KillPoint{"train_batch:11", "mid-epoch, between two training batches"},
+                      KillPoint{"epoch_recorded:4", "an epoch row recorded, its checkpoint not"},
+                      KillPoint{"checkpoint_saved:9", "just after a checkpoint"},
+                      KillPoint{"evaluation_batch:2", "during a test evaluation"},
+                      KillPoint{"epoch_recorded:14", "in a transfer model, after the source"}),
+    [](const ::testing::TestParamInfo<KillPoint>& info) {
+      std::string name = info.param.fault;
+      for (char& c : name) {
+        if (c == ':') c = '_';
+      }
+      return name;
+    });
+
+// A stop signal raised at an exact training batch (TLR_FAULT=train_batch:N:TERM): the state is
+// saved at that batch, the runner exits 75 (130 for SIGINT), and the rerun continues from that
+// very batch to the uninterrupted numbers.
+struct StopPoint {
+  const char* fault;
+  int exit_code;
+};
+
+class StoppedRunner : public ::testing::TestWithParam<StopPoint> {};
+
+TEST_P(StoppedRunner, RerunContinuesFromTheBatchItStoppedAt) {
+  // Shares the uninterrupted reference with KilledRunner (same arguments, same data).
+  TempDir reference;
+  write_fashion_mnist(reference);
+  const Outcome uninterrupted = runner(resumable_five_models(reference), reference.path());
+  ASSERT_EQ(uninterrupted.exit_code, 0) << describe(uninterrupted);
+
+  TempDir tmp;
+  write_fashion_mnist(tmp);
+  const fs::path db = tmp / "results.db";
+  const std::vector<std::string> args = resumable_five_models(tmp);
+  {
+    BackgroundRunner stopped(args, tmp.path(), {std::string("TLR_FAULT=") + GetParam().fault},
+                             "stopped");
+    ASSERT_EQ(stopped.wait(), GetParam().exit_code) << stopped.output();
+  }
+  EXPECT_EQ(query(db, "SELECT count(*) FROM runs WHERE status = 'interrupted' AND error LIKE "
+                      "'%checkpointed at a batch boundary: rerun to resume'"),
+            "1");
+  const Outcome rerun = runner(args, tmp.path());
+  ASSERT_EQ(rerun.exit_code, 0) << describe(rerun);
+  EXPECT_EQ(count_rows(db, "runs"), "6");
+  expect_same_numbers(numbers_of(reference / "results.db", "five_models"),
+                      numbers_of(db, "five_models"));
+}
+
+INSTANTIATE_TEST_SUITE_P(AtABatch, StoppedRunner,
+                         ::testing::Values(StopPoint{"train_batch:13:TERM", 75},
+                                           StopPoint{"train_batch:41:USR1", 75},
+                                           StopPoint{"train_batch:52:INT", 130}),
+                         [](const ::testing::TestParamInfo<StopPoint>& info) {
+                           std::string name = info.param.fault;
+                           for (char& c : name) {
+                             if (c == ':') c = '_';
+                           }
+                           return name;
+                         });
+
+// ---------------------------------------------------------------------------------------------
+// Signals: SIGTERM checkpoints at the next batch and exits 75; the rerun resumes.
+
+// One scratch model with dropout and augmentation, enough epochs to be stopped in the middle.
+fs::path write_long_experiment(const TempDir& tmp, int epochs) {
+  write_cats_and_dogs(tmp / "train", 8);
+  fs::path file = tmp / "long.yaml";
+  write_text(file,
+             "experiment: long\n"
+             "seed: 7\n"
+             "defaults:\n"
+             "  data:\n"
+             "    dataset: {plugin: filename_labels, params: {root: train}}\n"
+             "    split: {classes: [cat, dog], per_class: {train: 5, val: 2, test: 1}}\n"
+             "    input: {size: [16, 16], channels: 3}\n"
+             "  backbone: {plugin: basic_cnn, params: {widths: [4]}}\n"
+             "  head: {plugin: dense, params: {units: [8], dropout: 0.5}}\n"
+             "  augmenter: {plugin: keras_image, params: {horizontal_flip: true, "
+             "rotation_range: 10}}\n"
+             "  training: {epochs: " +
+                 std::to_string(epochs) +
+                 ", batch_size: 2, optimizer: {name: adam, lr: 1.0e-3},\n"
+                 "             schedule: {name: plateau, patience: 3, factor: 0.5}}\n"
+                 "models:\n"
+                 "  - {name: long, strategy: {plugin: scratch}}\n");
+  return file;
+}
+
+std::vector<std::string> long_args(const fs::path& file, const TempDir& tmp) {
+  return {file.string(), "--db",      (tmp / "results.db").string(), "--results",
+          (tmp / "results").string(), "--threads", "1", "--quiet"};
+}
+
+TEST(Resume, SigtermCheckpointsExits75AndTheRerunResumesBitForBit) {
+  constexpr int kEpochs = 150;
+  TempDir reference, tmp;
+  const fs::path reference_file = write_long_experiment(reference, kEpochs);
+  const Outcome uninterrupted = runner(long_args(reference_file, reference), reference.path());
+  ASSERT_EQ(uninterrupted.exit_code, 0) << describe(uninterrupted);
+
+  const fs::path file = write_long_experiment(tmp, kEpochs);
+  const fs::path db = tmp / "results.db";
+  {
+    BackgroundRunner stopped(long_args(file, tmp), tmp.path());
+    ASSERT_TRUE(wait_for_epochs(db, 5)) << stopped.output();
+    EXPECT_EQ(stopped.stop(SIGTERM), 75) << stopped.output();
+  }
+  EXPECT_EQ(query(db, "SELECT status FROM runs"), "interrupted");
+  EXPECT_EQ(query(db, "SELECT error FROM runs"),
+            "stopped by SIGTERM; checkpointed at a batch boundary: rerun to resume");
+  EXPECT_EQ(query(db, "PRAGMA integrity_check"), "ok");
+  const int recorded = std::stoi(count_rows(db, "epochs"));
+  EXPECT_LT(recorded, kEpochs);
+
+  const Outcome status =
+      runner({"status", file.string(), "--db", db.string(), "--results", (tmp / "results").string()},
+             tmp.path());
+  ASSERT_EQ(status.exit_code, 0) << describe(status);
+  EXPECT_NE(status.out.find("interrupted"), std::string::npos) << status.out;
+  EXPECT_NE(status.out.find("resumes from its checkpoint after " + std::to_string(recorded) +
+                            " epoch"),
+            std::string::npos)
+      << status.out;
+
+  const Outcome rerun = runner(long_args(file, tmp), tmp.path());
+  ASSERT_EQ(rerun.exit_code, 0) << describe(rerun);
+  EXPECT_EQ(query(db, "SELECT count(*) FROM runs"), "1");
+  EXPECT_EQ(query(db, "SELECT status || ' ' || resumes FROM runs"), "completed 1");
+  expect_same_numbers(numbers_of(reference / "results.db", "long"), numbers_of(db, "long"));
+}
+
+// Ctrl-C: the same checkpoint, exit 130.
+TEST(Resume, CtrlCCheckpointsAndExits130) {
+  TempDir tmp;
+  const fs::path file = write_long_experiment(tmp, 100000);
+  const fs::path db = tmp / "results.db";
+  BackgroundRunner stopped(long_args(file, tmp), tmp.path());
+  ASSERT_TRUE(wait_for_epochs(db, 3)) << stopped.output();
+  EXPECT_EQ(stopped.stop(SIGINT), 130) << stopped.output();
+  EXPECT_EQ(query(db, "SELECT error FROM runs"),
+            "stopped by SIGINT; checkpointed at a batch boundary: rerun to resume");
+  EXPECT_EQ(query(db, "SELECT status FROM experiments"), "interrupted");
+  EXPECT_FALSE(fs::is_empty(tmp / "results" / "checkpoints"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Skip: a rerun of a completed file trains nothing; a new model trains alone.
+
+fs::path write_small_experiment(const TempDir& tmp, const std::string& models) {
+  if (!fs::exists(tmp / "train")) write_cats_and_dogs(tmp / "train", 6);
+  fs::path file = tmp / "small.yaml";
+  write_text(file,
+             "experiment: small\n"
+             "defaults:\n"
+             "  data:\n"
+             "    dataset: {plugin: filename_labels, params: {root: train}}\n"
+             "    split: {classes: [cat, dog], per_class: {train: 4, val: 1, test: 1}}\n"
+             "    input: {size: [16, 16], channels: 3}\n"
+             "  backbone: {plugin: basic_cnn, params: {widths: [4]}}\n"
+             "  head: {plugin: dense, params: {units: [4]}}\n"
+             "  training: {epochs: 2, batch_size: 2}\n"
+             "models:\n" +
+                 models);
+  return file;
+}
+
+std::vector<std::string> small_args(const fs::path& file, const TempDir& tmp) {
+  return {file.string(), "--db", (tmp / "results.db").string(), "--results",
+          (tmp / "results").string(), "--threads", "1"};
+}
+
+TEST(Skip, RerunTrainsNothingAndANewModelTrainsAlone) {
+  TempDir tmp;
+  const fs::path db = tmp / "results.db";
+  const std::string two =
+      "  - {name: a, strategy: {plugin: scratch}}\n"
+      "  - {name: b, strategy: {plugin: scratch}, training: {epochs: 3}}\n";
+  fs::path file = write_small_experiment(tmp, two);
+  const Outcome first = runner(small_args(file, tmp), tmp.path());
+  ASSERT_EQ(first.exit_code, 0) << describe(first);
+  ASSERT_EQ(count_rows(db, "epochs"), "5");
+
+  const Outcome second = runner(small_args(file, tmp), tmp.path());
+  ASSERT_EQ(second.exit_code, 0) << describe(second);
+  EXPECT_EQ(count_rows(db, "runs"), "2") << second.err;
+  EXPECT_EQ(count_rows(db, "epochs"), "5");
+  const std::string a_id = query(db, "SELECT substr(identity, 1, 12) FROM runs WHERE model = 'a'");
+  ASSERT_EQ(a_id.size(), 12u);
+  EXPECT_NE(second.err.find("[1/2] a: completed as run 1 (" + a_id + "), skipped\n"),
+            std::string::npos)
+      << second.err;
+  EXPECT_NE(second.err.find("b: completed as run 2 ("), std::string::npos) << second.err;
+  // The table still shows both, and the invocation lists them as skipped.
+  EXPECT_NE(second.out.find("a "), std::string::npos) << second.out;
+  EXPECT_NE(second.out.find("b "), std::string::npos) << second.out;
+  EXPECT_EQ(query(db, "SELECT group_concat(how) FROM experiment_runs WHERE experiment_id = 2"),
+            "skipped,skipped");
+
+  // A third model: only it trains.
+  file = write_small_experiment(tmp, two + "  - {name: c, strategy: {plugin: scratch}}\n");
+  const Outcome third = runner(small_args(file, tmp), tmp.path());
+  ASSERT_EQ(third.exit_code, 0) << describe(third);
+  EXPECT_EQ(count_rows(db, "runs"), "3") << third.err;
+  EXPECT_EQ(query(db, "SELECT model FROM runs WHERE id = 3"), "c");
+  EXPECT_NE(third.out.find("c "), std::string::npos) << third.out;
+
+  // A changed value changes the identity of the cells it reaches: b (4 epochs) trains again.
+  file = write_small_experiment(
+      tmp,
+      "  - {name: a, strategy: {plugin: scratch}}\n"
+      "  - {name: b, strategy: {plugin: scratch}, training: {epochs: 4}}\n"
+      "  - {name: c, strategy: {plugin: scratch}}\n");
+  const Outcome fourth = runner(small_args(file, tmp), tmp.path());
+  ASSERT_EQ(fourth.exit_code, 0) << describe(fourth);
+  EXPECT_EQ(count_rows(db, "runs"), "4");
+  EXPECT_EQ(query(db, "SELECT model FROM runs WHERE id = 4"), "b");
+
+  // --rerun NAME forces one; --rerun alone forces all.
+  std::vector<std::string> args = small_args(file, tmp);
+  args.insert(args.end(), {"--rerun", "a"});
+  ASSERT_EQ(runner(args, tmp.path()).exit_code, 0);
+  EXPECT_EQ(count_rows(db, "runs"), "5");
+  EXPECT_EQ(query(db, "SELECT model FROM runs WHERE id = 5"), "a");
+  args = small_args(file, tmp);
+  args.emplace_back("--rerun");
+  ASSERT_EQ(runner(args, tmp.path()).exit_code, 0);
+  EXPECT_EQ(count_rows(db, "runs"), "8");
+}
+
+TEST(Skip, DataThatChangesRunsTheCellAgain) {
+  TempDir tmp;
+  const fs::path db = tmp / "results.db";
+  const fs::path file =
+      write_small_experiment(tmp, "  - {name: a, strategy: {plugin: scratch}}\n");
+  ASSERT_EQ(runner(small_args(file, tmp), tmp.path()).exit_code, 0);
+  // One more image per class: a new file list, a new fingerprint.
+  write_cats_and_dogs(tmp / "train", 7);
+  const Outcome o = runner(small_args(file, tmp), tmp.path());
+  ASSERT_EQ(o.exit_code, 0) << describe(o);
+  EXPECT_EQ(count_rows(db, "runs"), "2") << o.err;
+}
+
+TEST(Skip, StatusListsEveryCell) {
+  TempDir tmp;
+  const fs::path db = tmp / "results.db";
+  fs::path file = write_small_experiment(tmp, "  - {name: a, strategy: {plugin: scratch}}\n");
+  ASSERT_EQ(runner(small_args(file, tmp), tmp.path()).exit_code, 0);
+  file = write_small_experiment(tmp,
+                                "  - {name: a, strategy: {plugin: scratch}}\n"
+                                "  - {name: b, strategy: {plugin: scratch}, training: {epochs: 3}}\n");
+  const Outcome status = runner(
+      {"status", file.string(), "--db", db.string(), "--results", (tmp / "results").string()},
+      tmp.path());
+  ASSERT_EQ(status.exit_code, 0) << describe(status);
+  EXPECT_NE(status.out.find("a      completed        1  test acc "), std::string::npos)
+      << status.out;
+  EXPECT_NE(status.out.find("b      pending          -  ("), std::string::npos) << status.out;
+  EXPECT_NE(status.out.find("2 models: 1 completed, 1 pending\n"), std::string::npos)
+      << status.out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cells in parallel, and several runners on one results.db.
+
+TEST(Jobs, TwoWorkersGiveTheNumbersOfOneProcess) {
+  TempDir sequential, parallel;
+  write_fashion_mnist(sequential);
+  write_fashion_mnist(parallel);
+  std::vector<std::string> one = resumable_five_models(sequential);  // --threads 1
+  const Outcome a = runner(one, sequential.path());
+  ASSERT_EQ(a.exit_code, 0) << describe(a);
+
+  std::vector<std::string> two = resumable_five_models(parallel);
+  set_threads(two, 2);  // split over 2 workers: 1 each
+  two.insert(two.end(), {"--jobs", "2"});
+  const Outcome b = runner(two, parallel.path());
+  ASSERT_EQ(b.exit_code, 0) << describe(b);
+  const fs::path db = parallel / "results.db";
+  EXPECT_EQ(count_rows(db, "runs"), "6");
+  EXPECT_EQ(query(db, "SELECT count(DISTINCT pid) FROM runs"), "6") << "one worker per cell";
+  EXPECT_EQ(query(db, "SELECT group_concat(DISTINCT threads) FROM runs"), "1");
+  // The publisher finished before any model that loads its weights started.
+  EXPECT_EQ(query(db,
+                  "SELECT count(*) FROM runs AS r, runs AS s WHERE s.model = 'source_pretrain' "
+                  "AND r.model LIKE 'vgg%' AND r.started_at < s.finished_at"),
+            "0");
+  EXPECT_EQ(query(db, "SELECT status FROM experiments"), "completed");
+  expect_same_numbers(numbers_of(sequential / "results.db", "five_models"),
+                      numbers_of(db, "five_models"));
+  for (const auto& model : kFiveModels) EXPECT_NE(b.out.find(model), std::string::npos) << b.out;
+}
+
+TEST(Jobs, ThreeRunnersOnOneDatabaseLoseNoRow) {
+  TempDir tmp;
+  const fs::path db = tmp / "results.db";
+  const fs::path file = write_small_experiment(
+      tmp,
+      "  - {name: a, strategy: {plugin: scratch}}\n"
+      "  - {name: b, strategy: {plugin: scratch}}\n"
+      "  - {name: c, strategy: {plugin: scratch}}\n");
+  std::vector<std::unique_ptr<BackgroundRunner>> runners;
+  for (int seed : {1, 2, 3}) {
+    // One results.db; separate artifact folders (the kept models of the same names).
+    const fs::path results = tmp / ("results" + std::to_string(seed));
+    std::vector<std::string> args = {file.string(),       "--db",    db.string(), "--results",
+                                     results.string(),    "--threads", "1",       "--seed",
+                                     std::to_string(seed), "--quiet"};
+    runners.push_back(
+        std::make_unique<BackgroundRunner>(args, tmp.path(), std::vector<std::string>{},
+                                           "seed" + std::to_string(seed)));
+  }
+  for (auto& r : runners) EXPECT_EQ(r->wait(), 0) << r->output();
+  EXPECT_EQ(count_rows(db, "experiments"), "3");
+  EXPECT_EQ(query(db, "SELECT count(*) FROM runs WHERE status = 'completed'"), "9");
+  EXPECT_EQ(count_rows(db, "epochs"), "18");
+  EXPECT_EQ(query(db, "SELECT count(*) FROM runs AS r WHERE (SELECT count(*) FROM metrics "
+                      "WHERE run_id = r.id AND split = 'test') = 0"),
+            "0");
+  EXPECT_EQ(query(db, "PRAGMA integrity_check"), "ok");
+}
+
+// Ctrl-C during `--jobs 2`: every worker checkpoints, the coordinator exits 130, a rerun resumes.
+TEST(Jobs, CtrlCStopsEveryWorkerCleanly) {
+  TempDir tmp;
+  const fs::path db = tmp / "results.db";
+  write_cats_and_dogs(tmp / "train", 8);
+  const fs::path file = tmp / "two.yaml";
+  write_text(file,
+             "experiment: two\n"
+             "defaults:\n"
+             "  data:\n"
+             "    dataset: {plugin: filename_labels, params: {root: train}}\n"
+             "    split: {classes: [cat, dog], per_class: {train: 4, val: 2, test: 2}}\n"
+             "    input: {size: [16, 16], channels: 3}\n"
+             "  backbone: {plugin: basic_cnn, params: {widths: [4]}}\n"
+             "  head: {plugin: dense, params: {units: [4]}}\n"
+             "  training: {epochs: 100000, batch_size: 2}\n"
+             "models:\n"
+             "  - {name: x, strategy: {plugin: scratch}}\n"
+             "  - {name: y, strategy: {plugin: scratch}, seed: 3}\n");
+  BackgroundRunner coordinator({file.string(), "--db", db.string(), "--results",
+                                (tmp / "results").string(), "--threads", "2", "--jobs", "2"},
+                               tmp.path());
+  for (int i = 0; i < 1200; ++i) {
+    const std::string n = query(db, "SELECT count(DISTINCT run_id) FROM epochs");
+    if (!n.empty() && std::stoi(n) == 2) break;
+    usleep(100 * 1000);
+  }
+  ASSERT_EQ(query(db, "SELECT count(DISTINCT run_id) FROM epochs"), "2") << coordinator.output();
+  EXPECT_EQ(coordinator.stop(SIGINT), 130) << coordinator.output();
+  EXPECT_EQ(query(db, "SELECT count(*) FROM runs WHERE status = 'interrupted' AND error LIKE "
+                      "'stopped by SIGINT; checkpointed%'"),
+            "2")
+      << coordinator.output();
+  EXPECT_EQ(query(db, "SELECT status FROM experiments"), "interrupted");
+  EXPECT_EQ(query(db, "PRAGMA integrity_check"), "ok");
+}
+
+}  // namespace
