@@ -83,10 +83,13 @@ echo "threads: $threads; work folder: $work"
 now() { date +%s.%N; }
 run_runner() {  # $1: cold|warm
   echo "runner ($1)..." >&2
-  local start end
+  local start end rerun=()
+  # Warm: the source stage is skipped (its identical run completed, its weights are published) and
+  # the five compared models train again (--rerun) on the cached images and features.
+  [ "$1" = warm ] && rerun=(--rerun basic_cnn basic_cnn_aug vgg_features vgg_frozen_aug vgg_fine_tune)
   start=$(now)
   "$runner" run "$yaml" "${sets[@]}" --threads "$threads" --results "$results" --db "$db" \
-    >"$work/runner_$1.out" 2>"$work/runner_$1.log" ||
+    "${rerun[@]}" >"$work/runner_$1.out" 2>"$work/runner_$1.log" ||
     { echo "run.sh: the runner failed ($1); see $work/runner_$1.log" >&2; tail -5 "$work/runner_$1.log" >&2; }
   end=$(now)
   awk -v s="$start" -v e="$end" 'BEGIN { printf "%.3f", e - s }'

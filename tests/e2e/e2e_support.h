@@ -36,8 +36,9 @@ namespace fs = std::filesystem;
 // images per class, the data in `data_root`, results in `tmp`; `sets` are more --set overrides
 // (random init instead of published weight files, small inputs and widths).
 inline std::vector<std::string> tiny_run(const std::string& file, const TempDir& tmp,
-                                  const fs::path& data_root, const std::vector<std::string>& sets,
-                                  const std::vector<std::string>& extra = {}) {
+                                         const fs::path& data_root,
+                                         const std::vector<std::string>& sets,
+                                         const std::vector<std::string>& extra = {}) {
   std::vector<std::string> overrides = {
       "*.training.epochs=1",
       "*.training.steps_per_epoch=0",
@@ -74,7 +75,8 @@ inline cv::Mat class_image(int label, int sample, int width, int height) {
   return image;
 }
 
-inline void write_image(const fs::path& path, int label, int sample, int width = 40, int height = 36) {
+inline void write_image(const fs::path& path, int label, int sample, int width = 40,
+                        int height = 36) {
   fs::create_directories(path.parent_path());
   if (!cv::imwrite(path.string(), class_image(label, sample, width, height))) {
     throw std::runtime_error("cannot write " + path.string());
@@ -91,8 +93,8 @@ inline void write_cats_and_dogs(const fs::path& dir, int per_class) {
 
 // torchvision ImageFolder style: <dir>/<subset>/<class>/<n>.jpg.
 inline void write_image_folder(const fs::path& dir, const std::vector<std::string>& subsets,
-                        const std::vector<int>& per_subset,
-                        const std::vector<std::string>& classes) {
+                               const std::vector<int>& per_subset,
+                               const std::vector<std::string>& classes) {
   for (std::size_t s = 0; s < subsets.size(); ++s) {
     for (std::size_t c = 0; c < classes.size(); ++c) {
       for (int i = 0; i < per_subset[s]; ++i) {
@@ -147,7 +149,7 @@ inline void write_cifar_batch(const fs::path& path, int per_class, int file_inde
 
 // Every model of `experiment` ran, in this order, and completed with epochs and test metrics.
 inline void expect_every_run_completed(const fs::path& db, const std::string& experiment,
-                                const std::vector<std::string>& models) {
+                                       const std::vector<std::string>& models) {
   tlr::Store store = tlr::Store::open(db.string());
   const std::vector<tlr::RunSummary> runs = store.summaries(experiment);
   std::vector<std::string> names;
@@ -180,8 +182,9 @@ inline std::size_t count_of(const std::string& text, const std::string& part) {
 // ---------------------------------------------------------------------------------------------
 // One test per experiment file
 
-inline const std::vector<std::string> kFiveModels = {"source_pretrain", "basic_cnn",      "basic_cnn_aug",
-                                              "vgg_features",    "vgg_frozen_aug", "vgg_fine_tune"};
+inline const std::vector<std::string> kFiveModels = {"source_pretrain", "basic_cnn",
+                                                     "basic_cnn_aug",   "vgg_features",
+                                                     "vgg_frozen_aug",  "vgg_fine_tune"};
 
 inline std::vector<std::string> five_models_args(const TempDir& tmp, bool quiet) {
   std::vector<std::string> args = tiny_run("five_models.yaml", tmp, tmp / "fashion-mnist", {});
@@ -193,7 +196,6 @@ inline void write_fashion_mnist(const TempDir& tmp) {
   write_idx(tmp / "fashion-mnist", "train", 6);
   write_idx(tmp / "fashion-mnist", "t10k", 2);
 }
-
 
 // ---------------------------------------------------------------------------------------------
 // Runners in the background: signals, crashes, several at once.

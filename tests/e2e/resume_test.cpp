@@ -184,8 +184,9 @@ TEST_P(StoppedRunner, RerunContinuesFromTheBatchItStoppedAt) {
                              "stopped");
     ASSERT_EQ(stopped.wait(), GetParam().exit_code) << stopped.output();
   }
-  EXPECT_EQ(query(db, "SELECT count(*) FROM runs WHERE status = 'interrupted' AND error LIKE "
-                      "'%checkpointed at a batch boundary: rerun to resume'"),
+  EXPECT_EQ(query(db,
+                  "SELECT count(*) FROM runs WHERE status = 'interrupted' AND error LIKE "
+                  "'%checkpointed at a batch boundary: rerun to resume'"),
             "1");
   const Outcome rerun = runner(args, tmp.path());
   ASSERT_EQ(rerun.exit_code, 0) << describe(rerun);
@@ -235,8 +236,14 @@ fs::path write_long_experiment(const TempDir& tmp, int epochs) {
 }
 
 std::vector<std::string> long_args(const fs::path& file, const TempDir& tmp) {
-  return {file.string(), "--db",      (tmp / "results.db").string(), "--results",
-          (tmp / "results").string(), "--threads", "1", "--quiet"};
+  return {file.string(),
+          "--db",
+          (tmp / "results.db").string(),
+          "--results",
+          (tmp / "results").string(),
+          "--threads",
+          "1",
+          "--quiet"};
 }
 
 TEST(Resume, SigtermCheckpointsExits75AndTheRerunResumesBitForBit) {
@@ -260,14 +267,14 @@ TEST(Resume, SigtermCheckpointsExits75AndTheRerunResumesBitForBit) {
   const int recorded = std::stoi(count_rows(db, "epochs"));
   EXPECT_LT(recorded, kEpochs);
 
-  const Outcome status =
-      runner({"status", file.string(), "--db", db.string(), "--results", (tmp / "results").string()},
-             tmp.path());
+  const Outcome status = runner(
+      {"status", file.string(), "--db", db.string(), "--results", (tmp / "results").string()},
+      tmp.path());
   ASSERT_EQ(status.exit_code, 0) << describe(status);
   EXPECT_NE(status.out.find("interrupted"), std::string::npos) << status.out;
-  EXPECT_NE(status.out.find("resumes from its checkpoint after " + std::to_string(recorded) +
-                            " epoch"),
-            std::string::npos)
+  EXPECT_NE(
+      status.out.find("resumes from its checkpoint after " + std::to_string(recorded) + " epoch"),
+      std::string::npos)
       << status.out;
 
   const Outcome rerun = runner(long_args(file, tmp), tmp.path());
@@ -275,6 +282,26 @@ TEST(Resume, SigtermCheckpointsExits75AndTheRerunResumesBitForBit) {
   EXPECT_EQ(query(db, "SELECT count(*) FROM runs"), "1");
   EXPECT_EQ(query(db, "SELECT status || ' ' || resumes FROM runs"), "completed 1");
   expect_same_numbers(numbers_of(reference / "results.db", "long"), numbers_of(db, "long"));
+}
+
+// While a cell trains, status names its process and epoch; a failed cell shows its reason.
+TEST(Resume, StatusShowsARunningCellWithItsPidAndEpoch) {
+  TempDir tmp;
+  const fs::path file = write_long_experiment(tmp, 100000);
+  const fs::path db = tmp / "results.db";
+  BackgroundRunner running(long_args(file, tmp), tmp.path());
+  ASSERT_TRUE(wait_for_epochs(db, 2)) << running.output();
+  const Outcome status = runner(
+      {"status", file.string(), "--db", db.string(), "--results", (tmp / "results").string()},
+      tmp.path());
+  ASSERT_EQ(status.exit_code, 0) << describe(status);
+  EXPECT_NE(
+      status.out.find("long   running          1  pid " + std::to_string(running.pid()) + " on "),
+      std::string::npos)
+      << status.out;
+  EXPECT_NE(status.out.find(", epoch "), std::string::npos) << status.out;
+  EXPECT_NE(status.out.find("1 model: 1 running\n"), std::string::npos) << status.out;
+  EXPECT_EQ(running.stop(SIGTERM), 75) << running.output();
 }
 
 // Ctrl-C: the same checkpoint, exit 130.
@@ -313,8 +340,9 @@ fs::path write_small_experiment(const TempDir& tmp, const std::string& models) {
 }
 
 std::vector<std::string> small_args(const fs::path& file, const TempDir& tmp) {
-  return {file.string(), "--db", (tmp / "results.db").string(), "--results",
-          (tmp / "results").string(), "--threads", "1"};
+  return {
+      file.string(), "--db", (tmp / "results.db").string(), "--results", (tmp / "results").string(),
+      "--threads",   "1"};
 }
 
 TEST(Skip, RerunTrainsNothingAndANewModelTrainsAlone) {
@@ -353,11 +381,11 @@ TEST(Skip, RerunTrainsNothingAndANewModelTrainsAlone) {
   EXPECT_NE(third.out.find("c "), std::string::npos) << third.out;
 
   // A changed value changes the identity of the cells it reaches: b (4 epochs) trains again.
-  file = write_small_experiment(
-      tmp,
-      "  - {name: a, strategy: {plugin: scratch}}\n"
-      "  - {name: b, strategy: {plugin: scratch}, training: {epochs: 4}}\n"
-      "  - {name: c, strategy: {plugin: scratch}}\n");
+  file =
+      write_small_experiment(tmp,
+                             "  - {name: a, strategy: {plugin: scratch}}\n"
+                             "  - {name: b, strategy: {plugin: scratch}, training: {epochs: 4}}\n"
+                             "  - {name: c, strategy: {plugin: scratch}}\n");
   const Outcome fourth = runner(small_args(file, tmp), tmp.path());
   ASSERT_EQ(fourth.exit_code, 0) << describe(fourth);
   EXPECT_EQ(count_rows(db, "runs"), "4");
@@ -378,8 +406,7 @@ TEST(Skip, RerunTrainsNothingAndANewModelTrainsAlone) {
 TEST(Skip, DataThatChangesRunsTheCellAgain) {
   TempDir tmp;
   const fs::path db = tmp / "results.db";
-  const fs::path file =
-      write_small_experiment(tmp, "  - {name: a, strategy: {plugin: scratch}}\n");
+  const fs::path file = write_small_experiment(tmp, "  - {name: a, strategy: {plugin: scratch}}\n");
   ASSERT_EQ(runner(small_args(file, tmp), tmp.path()).exit_code, 0);
   // One more image per class: a new file list, a new fingerprint.
   write_cats_and_dogs(tmp / "train", 7);
@@ -393,9 +420,10 @@ TEST(Skip, StatusListsEveryCell) {
   const fs::path db = tmp / "results.db";
   fs::path file = write_small_experiment(tmp, "  - {name: a, strategy: {plugin: scratch}}\n");
   ASSERT_EQ(runner(small_args(file, tmp), tmp.path()).exit_code, 0);
-  file = write_small_experiment(tmp,
-                                "  - {name: a, strategy: {plugin: scratch}}\n"
-                                "  - {name: b, strategy: {plugin: scratch}, training: {epochs: 3}}\n");
+  file =
+      write_small_experiment(tmp,
+                             "  - {name: a, strategy: {plugin: scratch}}\n"
+                             "  - {name: b, strategy: {plugin: scratch}, training: {epochs: 3}}\n");
   const Outcome status = runner(
       {"status", file.string(), "--db", db.string(), "--results", (tmp / "results").string()},
       tmp.path());
@@ -403,8 +431,7 @@ TEST(Skip, StatusListsEveryCell) {
   EXPECT_NE(status.out.find("a      completed        1  test acc "), std::string::npos)
       << status.out;
   EXPECT_NE(status.out.find("b      pending          -  ("), std::string::npos) << status.out;
-  EXPECT_NE(status.out.find("2 models: 1 completed, 1 pending\n"), std::string::npos)
-      << status.out;
+  EXPECT_NE(status.out.find("2 models: 1 completed, 1 pending\n"), std::string::npos) << status.out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -441,30 +468,54 @@ TEST(Jobs, TwoWorkersGiveTheNumbersOfOneProcess) {
 TEST(Jobs, ThreeRunnersOnOneDatabaseLoseNoRow) {
   TempDir tmp;
   const fs::path db = tmp / "results.db";
-  const fs::path file = write_small_experiment(
-      tmp,
-      "  - {name: a, strategy: {plugin: scratch}}\n"
-      "  - {name: b, strategy: {plugin: scratch}}\n"
-      "  - {name: c, strategy: {plugin: scratch}}\n");
+  const fs::path file = write_small_experiment(tmp,
+                                               "  - {name: a, strategy: {plugin: scratch}}\n"
+                                               "  - {name: b, strategy: {plugin: scratch}}\n"
+                                               "  - {name: c, strategy: {plugin: scratch}}\n");
   std::vector<std::unique_ptr<BackgroundRunner>> runners;
   for (int seed : {1, 2, 3}) {
     // One results.db; separate artifact folders (the kept models of the same names).
     const fs::path results = tmp / ("results" + std::to_string(seed));
-    std::vector<std::string> args = {file.string(),       "--db",    db.string(), "--results",
-                                     results.string(),    "--threads", "1",       "--seed",
+    std::vector<std::string> args = {file.string(),        "--db",      db.string(), "--results",
+                                     results.string(),     "--threads", "1",         "--seed",
                                      std::to_string(seed), "--quiet"};
-    runners.push_back(
-        std::make_unique<BackgroundRunner>(args, tmp.path(), std::vector<std::string>{},
-                                           "seed" + std::to_string(seed)));
+    runners.push_back(std::make_unique<BackgroundRunner>(
+        args, tmp.path(), std::vector<std::string>{}, "seed" + std::to_string(seed)));
   }
   for (auto& r : runners) EXPECT_EQ(r->wait(), 0) << r->output();
   EXPECT_EQ(count_rows(db, "experiments"), "3");
   EXPECT_EQ(query(db, "SELECT count(*) FROM runs WHERE status = 'completed'"), "9");
   EXPECT_EQ(count_rows(db, "epochs"), "18");
-  EXPECT_EQ(query(db, "SELECT count(*) FROM runs AS r WHERE (SELECT count(*) FROM metrics "
-                      "WHERE run_id = r.id AND split = 'test') = 0"),
+  EXPECT_EQ(query(db,
+                  "SELECT count(*) FROM runs AS r WHERE (SELECT count(*) FROM metrics "
+                  "WHERE run_id = r.id AND split = 'test') = 0"),
             "0");
   EXPECT_EQ(query(db, "PRAGMA integrity_check"), "ok");
+}
+
+// A failing cell under --jobs: recorded failed with its reason, the others complete, exit 1.
+TEST(Jobs, OneFailureDoesNotStopTheOthers) {
+  TempDir tmp;
+  const fs::path db = tmp / "results.db";
+  const fs::path file = write_small_experiment(
+      tmp,
+      "  - {name: a, strategy: {plugin: scratch}}\n"
+      "  - name: broken\n"
+      "    strategy: {plugin: scratch}\n"
+      "    data: {dataset: {plugin: filename_labels, params: {root: nowhere}}}\n"
+      "  - {name: c, strategy: {plugin: scratch}}\n");
+  std::vector<std::string> args = small_args(file, tmp);
+  args.insert(args.end(), {"--jobs", "2"});
+  const Outcome o = runner(args, tmp.path());
+  EXPECT_EQ(o.exit_code, 1) << describe(o);
+  EXPECT_EQ(query(db,
+                  "SELECT group_concat(model || ':' || status, ' ') FROM "
+                  "(SELECT * FROM runs ORDER BY model)"),
+            "a:completed broken:failed c:completed");
+  EXPECT_NE(query(db, "SELECT error FROM runs WHERE model = 'broken'").find("nowhere"),
+            std::string::npos);
+  EXPECT_NE(o.err.find("broken: error: "), std::string::npos) << o.err;
+  EXPECT_EQ(query(db, "SELECT status FROM experiments"), "failed");
 }
 
 // Ctrl-C during `--jobs 2`: every worker checkpoints, the coordinator exits 130, a rerun resumes.
@@ -496,8 +547,9 @@ TEST(Jobs, CtrlCStopsEveryWorkerCleanly) {
   }
   ASSERT_EQ(query(db, "SELECT count(DISTINCT run_id) FROM epochs"), "2") << coordinator.output();
   EXPECT_EQ(coordinator.stop(SIGINT), 130) << coordinator.output();
-  EXPECT_EQ(query(db, "SELECT count(*) FROM runs WHERE status = 'interrupted' AND error LIKE "
-                      "'stopped by SIGINT; checkpointed%'"),
+  EXPECT_EQ(query(db,
+                  "SELECT count(*) FROM runs WHERE status = 'interrupted' AND error LIKE "
+                  "'stopped by SIGINT; checkpointed%'"),
             "2")
       << coordinator.output();
   EXPECT_EQ(query(db, "SELECT status FROM experiments"), "interrupted");

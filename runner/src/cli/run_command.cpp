@@ -41,7 +41,7 @@ std::vector<std::size_t> only_with_publishers(const config::Plan& plan,
     if (quiet || std::find(only.begin(), only.end(), model.name) != only.end()) continue;
     std::cerr << "runner run: --only: also running " << model.name
               << ", which publishes the weights '" << model.publishes
-              << "' a chosen model loads (reused if an identical run published them already)\n";
+              << "' a chosen model loads (skipped if its identical run completed)\n";
   }
   return chosen;
 }

@@ -13,8 +13,8 @@
 #include "core/run/cell_identity.h"
 #include "core/run/data_source.h"
 #include "core/run/plugin_uses.h"
-#include "core/run/resume_point.h"
 #include "core/run/results_layout.h"
+#include "core/run/resume_point.h"
 #include "core/store/store.h"
 #include "tlr/error.h"
 
@@ -43,8 +43,8 @@ int status_command(const std::vector<std::string>& args) {
   options.add_options()("help,h", "describe this command")(
       "file", po::value<std::string>()->required(), "the experiment file")(
       "set", po::value<std::vector<std::string>>()->composing(),
-      "PATH=VALUE override (repeatable), as given to run")(
-      "seed", po::value<long long>(), "as given to run")(
+      "PATH=VALUE override (repeatable), as given to run")("seed", po::value<long long>(),
+                                                           "as given to run")(
       "device", po::value<std::string>()->default_value(""), "as given to run")(
       "db", po::value<std::string>()->default_value("results/results.db"), "the results database")(
       "results", po::value<std::string>()->default_value("results"),
@@ -156,7 +156,8 @@ int status_command(const std::vector<std::string>& args) {
               << line.state << std::right << std::setw(5) << (line.run.empty() ? "-" : line.run)
               << "  " << line.detail << "\n";
   }
-  std::cout << checked.plan.models.size() << " models:";
+  const std::size_t models = checked.plan.models.size();
+  std::cout << models << (models == 1 ? " model:" : " models:");
   const char* order[] = {"completed", "running", "interrupted", "failed", "pending", "unknown"};
   bool first = true;
   for (const char* state : order) {

@@ -95,8 +95,10 @@ const CellIdentity& CellIdentities::of(std::size_t index) {
 
   json libraries = json::array();
   for (const PluginUse& use : plugins_.of(model.json)) {
-    libraries.push_back(
-        {{"kind", use.kind}, {"plugin", use.plugin}, {"version", use.version}, {"sha256", use.sha256}});
+    libraries.push_back({{"kind", use.kind},
+                         {"plugin", use.plugin},
+                         {"version", use.version},
+                         {"sha256", use.sha256}});
   }
   parts["plugins"] = libraries;
   parts["runner"] = {{"version", TLR_VERSION}, {"sdk_abi", TLR_ABI_VERSION}};

@@ -13,7 +13,8 @@
 //   - each plugin library used: plugin name, version and the sha256 of its .so;
 //   - the runner's version and SDK ABI.
 // Not part of it: the thread count (it changes the last bits of a float sum, not the experiment),
-// --results/--db/--quiet, the experiment's name and file path, and the model's position in the file.
+// --results/--db/--quiet, the experiment's name and file path, and the model's position in the
+// file.
 //
 // Thread safety: single-threaded; one per experiment run.
 #pragma once
@@ -33,7 +34,7 @@ namespace tlr {
 class Store;
 
 struct CellIdentity {
-  std::string hash;     // sha256 hex of canonical_json(parts)
+  std::string hash;      // sha256 hex of canonical_json(parts)
   nlohmann::json parts;  // what was hashed (recorded nowhere; for tests and --dry-run)
   std::string short_hash() const { return hash.substr(0, 12); }
 };
@@ -43,9 +44,9 @@ std::uint64_t cell_seed(const config::ResolvedModel& model, const RunOptions& op
 
 class CellIdentities {
  public:
-  // `store` caches file hashes (Store::file_sha256); `data` builds the datasets (a dataset lists its
-  // files once per process, shared with the run).
-  // Relative paths in params resolve against `context.experiment_dir`.
+  // `store` caches file hashes (Store::file_sha256); `data` builds the datasets (a dataset lists
+  // its files once per process, shared with the run). Relative paths in params resolve against
+  // `context.experiment_dir`.
   CellIdentities(const config::Plan& plan, const RunOptions& options, const Context& context,
                  DataSource& data, PluginUses& plugins, Store& store);
 

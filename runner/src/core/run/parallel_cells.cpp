@@ -5,12 +5,13 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
 #include <chrono>
 #include <csignal>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "core/run/stop_signal.h"
@@ -26,8 +27,9 @@ pid_t start_worker(const std::vector<std::string>& argv) {
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   const pid_t pid = fork();
-  if (pid < 0) throw Error(std::string("runner run --jobs: error: cannot start a worker: ") +
-                           std::strerror(errno));
+  if (pid < 0)
+    throw Error(std::string("runner run --jobs: error: cannot start a worker: ") +
+                std::strerror(errno));
   if (pid == 0) {
     // Own process group: the terminal's Ctrl-C goes to the coordinator alone, which forwards it
     // once (a second SIGINT would make a worker exit without recording its run).
@@ -43,6 +45,30 @@ pid_t start_worker(const std::vector<std::string>& argv) {
   return pid;
 }
 
+// A rough, config-only guess of a cell's training work: training images per epoch (the integer
+// per_class.train times the classes, or steps_per_epoch × batch_size) times the epochs. Only the
+// order matters: the longest ready cell starts first, so the last ones to finish are short and the
+// workers end together (a long cell started last leaves the other workers idle meanwhile).
+double estimated_work(const nlohmann::json& model) {
+  const nlohmann::json training = model.value("training", nlohmann::json::object());
+  const double epochs = std::max(1.0, training.value("epochs", 1.0));
+  const double steps = training.value("steps_per_epoch", 0.0);
+  double images = 1;
+  if (steps > 0) {
+    images = steps * std::max(1.0, training.value("batch_size", 1.0));
+  } else {
+    const nlohmann::json split =
+        model.value("data", nlohmann::json::object()).value("split", nlohmann::json::object());
+    const nlohmann::json per_class = split.value("per_class", nlohmann::json::object());
+    const nlohmann::json train =
+        per_class.is_object() ? per_class.value("train", nlohmann::json()) : nlohmann::json();
+    const double classes =
+        split.contains("classes") && split["classes"].is_array() ? split["classes"].size() : 1.0;
+    if (train.is_number() && train.get<double>() >= 1) images = train.get<double>() * classes;
+  }
+  return images * epochs;
+}
+
 int exit_status(int wait_status) {
   if (WIFEXITED(wait_status)) return WEXITSTATUS(wait_status);
   if (WIFSIGNALED(wait_status)) return 128 + WTERMSIG(wait_status);
@@ -54,7 +80,8 @@ int exit_status(int wait_status) {
 std::string self_executable() {
   std::error_code ec;
   const auto path = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (ec) throw Error("runner run --jobs: error: cannot find the runner's own path: " + ec.message());
+  if (ec)
+    throw Error("runner run --jobs: error: cannot find the runner's own path: " + ec.message());
   return path.string();
 }
 
@@ -79,12 +106,20 @@ ParallelOutcome run_cells_in_parallel(
   };
 
   std::vector<bool> started(cells.size(), false);
+  std::vector<double> work(cells.size());
+  for (std::size_t p = 0; p < cells.size(); ++p)
+    work[p] = estimated_work(plan.models[cells[p]].json);
   while (true) {
     if (!stop_requested()) {
-      for (std::size_t p = next; p < cells.size() && static_cast<int>(running.size()) < jobs; ++p) {
-        if (started[p] || !ready(p)) continue;
-        running[start_worker(worker_argv(cells[p]))] = p;
-        started[p] = true;
+      while (static_cast<int>(running.size()) < jobs) {
+        // The ready cell with the most work; plan order among equals.
+        std::size_t pick = cells.size();
+        for (std::size_t p = next; p < cells.size(); ++p) {
+          if (!started[p] && ready(p) && (pick == cells.size() || work[p] > work[pick])) pick = p;
+        }
+        if (pick == cells.size()) break;
+        running[start_worker(worker_argv(cells[pick]))] = pick;
+        started[pick] = true;
       }
       while (next < cells.size() && started[next]) ++next;
     } else if (!forwarded) {

@@ -2,10 +2,12 @@
 //
 // Each worker is this runner re-executed as `run FILE ... --worker-of <invocation> --only <cell>`:
 // it skips, resumes or runs that one cell exactly as a sequential run would (experiment_run.h),
-// records it under the coordinator's invocation, and exits. The coordinator starts cells in plan
-// order, except that a cell loading weights another cell publishes waits until that cell's worker
-// has ended. Every worker gets the same thread count (the caller splits the budget), so a cell's
-// numbers do not depend on how many run beside it.
+// records it under the coordinator's invocation, and exits. Of the cells ready to start, the
+// coordinator starts the one with the most training work first (training images × epochs from the
+// resolved config; plan order among equals), so that no long cell starts last; a cell loading
+// weights another cell publishes is ready once that cell's worker has ended. Every worker gets the
+// same thread count (the caller splits the budget), so a cell's numbers do not depend on how many
+// run beside it.
 //
 // Workers run in their own process group: a Ctrl-C at the terminal reaches only the coordinator,
 // which forwards the signal it got (SIGINT, SIGTERM, SIGUSR1) to every live worker once, starts no
@@ -33,9 +35,9 @@ struct ParallelOutcome {
 
 // Runs plan.models[i] for every i in `cells` (plan order) with at most `jobs` workers at once.
 // `worker_argv(i)` gives the full argv of cell i's worker (argv[0] the runner's path).
-ParallelOutcome run_cells_in_parallel(const config::Plan& plan, const std::vector<std::size_t>& cells,
-                                      int jobs,
-                                      const std::function<std::vector<std::string>(std::size_t)>& worker_argv);
+ParallelOutcome run_cells_in_parallel(
+    const config::Plan& plan, const std::vector<std::size_t>& cells, int jobs,
+    const std::function<std::vector<std::string>(std::size_t)>& worker_argv);
 
 // This executable's path (/proc/self/exe), for re-executing it as a worker.
 std::string self_executable();
