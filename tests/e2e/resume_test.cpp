@@ -304,6 +304,24 @@ TEST(Resume, StatusShowsARunningCellWithItsPidAndEpoch) {
   EXPECT_EQ(running.stop(SIGTERM), 75) << running.output();
 }
 
+// The same file started twice at once: the second runner leaves the cell to the first.
+TEST(Resume, ACellRunningInAnotherRunnerIsSkipped) {
+  TempDir tmp;
+  const fs::path file = write_long_experiment(tmp, 100000);
+  const fs::path db = tmp / "results.db";
+  BackgroundRunner first(long_args(file, tmp), tmp.path());
+  ASSERT_TRUE(wait_for_epochs(db, 2)) << first.output();
+  std::vector<std::string> args = long_args(file, tmp);
+  args.pop_back();  // not --quiet: the skip line is progress output
+  const Outcome second = runner(args, tmp.path());
+  EXPECT_EQ(second.exit_code, 0) << describe(second);
+  EXPECT_NE(second.err.find("long: running as run 1 (pid " + std::to_string(first.pid()) + " on "),
+            std::string::npos)
+      << second.err;
+  EXPECT_EQ(count_rows(db, "runs"), "1");
+  EXPECT_EQ(first.stop(SIGTERM), 75) << first.output();
+}
+
 // Ctrl-C: the same checkpoint, exit 130.
 TEST(Resume, CtrlCCheckpointsAndExits130) {
   TempDir tmp;

@@ -142,6 +142,23 @@ ExperimentOutcome run_experiment(const config::Plan& plan, const Registry& regis
       }
     }
 
+    // Another live runner is training this very cell (the store marked runs of dead processes of
+    // this host interrupted when it opened): leave it to that one. --rerun trains it here too.
+    if (!identity.empty() && !forced) {
+      const std::optional<CellState> now = store.cell_state(identity);
+      if (now && now->status == RunStatus::kRunning) {
+        std::cerr << counter << model.name << ": running as run " << now->run_id << " (pid "
+                  << now->pid << " on " << now->host << "), skipped\n";
+        store.link_run(outcome.experiment_id, now->run_id, "skipped");
+        cell.run_id = now->run_id;
+        cell.how = "skipped";
+        cell.status = "running";
+        outcome.cells.push_back(cell);
+        ++outcome.skipped;
+        continue;
+      }
+    }
+
     // The previous model's cached buffers rarely fit this one's shapes: hand them back.
     release_cached_cpu_memory();
     const std::string checkpoints =

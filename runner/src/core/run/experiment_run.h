@@ -4,6 +4,7 @@
 //     still belongs to this invocation (experiment_runs 'skipped') and to the comparison table;
 //   - an identical run was interrupted (stop signal, or the process died): resumed in that same
 //     run from its checkpoints (RunCell::fit), epoch rows after the last checkpoint dropped;
+//   - an identical run is running in another live process: skipped, one line says where;
 //   - otherwise (or --rerun): a new run.
 // A cell that fails is recorded failed with its reason and the next one still runs; a model
 // loading weights its publisher failed to publish fails with that reason. A stop signal ends the

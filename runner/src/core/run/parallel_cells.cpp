@@ -47,8 +47,8 @@ pid_t start_worker(const std::vector<std::string>& argv) {
 
 // A rough, config-only guess of a cell's training work: training images per epoch (the integer
 // per_class.train times the classes, or steps_per_epoch × batch_size) times the epochs. Only the
-// order matters: the longest ready cell starts first, so the last ones to finish are short and the
-// workers end together (a long cell started last leaves the other workers idle meanwhile).
+// order matters: long work starts first, so the last cells to finish are short and the workers end
+// together (a long cell started last leaves the other workers idle meanwhile).
 double estimated_work(const nlohmann::json& model) {
   const nlohmann::json training = model.value("training", nlohmann::json::object());
   const double epochs = std::max(1.0, training.value("epochs", 1.0));
@@ -106,13 +106,26 @@ ParallelOutcome run_cells_in_parallel(
   };
 
   std::vector<bool> started(cells.size(), false);
+  // Priority: a cell's own work plus the longest chain of work waiting on it (its loaders, theirs
+  // and so on), so a publisher that many long cells wait for starts before a long cell nobody
+  // waits for. Loaders come after their publishers in the plan, so one backward pass suffices.
   std::vector<double> work(cells.size());
-  for (std::size_t p = 0; p < cells.size(); ++p)
+  for (std::size_t p = 0; p < cells.size(); ++p) {
     work[p] = estimated_work(plan.models[cells[p]].json);
+  }
+  for (std::size_t p = cells.size(); p-- > 0;) {
+    double longest_after = 0;
+    for (std::size_t q = p + 1; q < cells.size(); ++q) {
+      if (plan.models[cells[q]].publisher == cells[p]) {
+        longest_after = std::max(longest_after, work[q]);
+      }
+    }
+    work[p] += longest_after;
+  }
   while (true) {
     if (!stop_requested()) {
       while (static_cast<int>(running.size()) < jobs) {
-        // The ready cell with the most work; plan order among equals.
+        // The ready cell with the highest priority; plan order among equals.
         std::size_t pick = cells.size();
         for (std::size_t p = next; p < cells.size(); ++p) {
           if (!started[p] && ready(p) && (pick == cells.size() || work[p] > work[pick])) pick = p;

@@ -3,9 +3,11 @@
 // Each worker is this runner re-executed as `run FILE ... --worker-of <invocation> --only <cell>`:
 // it skips, resumes or runs that one cell exactly as a sequential run would (experiment_run.h),
 // records it under the coordinator's invocation, and exits. Of the cells ready to start, the
-// coordinator starts the one with the most training work first (training images × epochs from the
-// resolved config; plan order among equals), so that no long cell starts last; a cell loading
-// weights another cell publishes is ready once that cell's worker has ended. Every worker gets the
+// coordinator starts first the one with the most work ahead: its own training work (training
+// images × epochs, from the resolved config) plus the longest of the cells waiting for its
+// published weights; plan order among equals. So a publisher goes before a long cell nobody waits
+// for, and no long cell starts last. A cell loading weights another cell publishes is ready once
+// that cell's worker has ended. Every worker gets the
 // same thread count (the caller splits the budget), so a cell's numbers do not depend on how many
 // run beside it.
 //
