@@ -77,6 +77,10 @@ Checked check_file(const std::string& file, const std::vector<std::string>& sets
   return out;
 }
 
+std::vector<std::string> strings_of(const po::variables_map& vm, const char* key) {
+  return vm.count(key) ? vm[key].as<std::vector<std::string>>() : std::vector<std::string>{};
+}
+
 int set_threads(int requested) {
   int threads = requested > 0 ? requested : static_cast<int>(std::thread::hardware_concurrency());
   if (threads <= 0) threads = 1;

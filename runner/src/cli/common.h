@@ -29,6 +29,9 @@ void load_plugins(PluginLoader& loader, const std::vector<std::string>& explicit
 // fails); otherwise "<lib>: warning: ... (not loaded)" and the command goes on.
 void print_plugin_problems(const PluginLoader& loader, bool fatal);
 
+// The strings of a repeatable option (--set, --only, ...); empty when it was not given.
+std::vector<std::string> strings_of(const po::variables_map& vm, const char* key);
+
 struct Checked {
   config::Plan plan;
   bool ok = false;

@@ -27,10 +27,6 @@
 namespace tlr::cli {
 namespace {
 
-std::vector<std::string> strings_of(const po::variables_map& vm, const char* key) {
-  return vm.count(key) ? vm[key].as<std::vector<std::string>>() : std::vector<std::string>{};
-}
-
 // --only NAME... plus every earlier model that publishes weights a chosen model loads, and so on
 // back (from the plan's weights links). Says which were added, unless quiet.
 std::vector<std::size_t> only_with_publishers(const config::Plan& plan,

@@ -22,10 +22,6 @@ namespace tlr::cli {
 
 namespace {
 
-std::vector<std::string> strings_of(const po::variables_map& vm, const char* key) {
-  return vm.count(key) ? vm[key].as<std::vector<std::string>>() : std::vector<std::string>{};
-}
-
 std::string percent(double value) {
   std::ostringstream out;
   out << std::fixed << std::setprecision(1) << 100 * value << "%";
