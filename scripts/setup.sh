@@ -15,7 +15,7 @@ packages=(
   libopenblas0-openmp
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
-  python3 python3-torch python3-torchvision python3-numpy python3-pil
+  python3 python3-torch python3-torchvision python3-numpy python3-pil python3-scipy
   strace   # the relocated-install test checks that no file of the checkout is opened
   chromium
   # the embedded default data set

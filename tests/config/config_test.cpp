@@ -569,6 +569,71 @@ matrix:
   EXPECT_EQ(Model(r, "frozen@5@/b").json["name"], "frozen@5@/b");
 }
 
+// Replicates: cells named model#k next to each other; the count, `vary` and `compare_to` steer
+// the plan and are not in the resolved model, so replicate 1 is the model without replicates.
+TEST_F(ConfigTest, ReplicatesExpandEachModelAndAStageRunsOnce) {
+  const std::string yaml = R"(experiment: demo
+replicates: 3
+vary: [training, train_sample]
+defaults:
+  data:
+    dataset: {plugin: idx, params: {root: /data}}
+  backbone: {plugin: vgg, params: {variant: vgg16}}
+  head: {plugin: dense, params: {units: [512]}}
+models:
+  - name: source
+    matrix: false
+    strategy: {plugin: scratch}
+    publish: src
+  - name: scratch
+    strategy: {plugin: scratch}
+  - name: frozen
+    replicates: 2
+    strategy: {plugin: frozen}
+    backbone: {weights: {published: src}}
+)";
+  const Resolution r = Resolve(yaml);
+  ASSERT_EQ(Text(r.diagnostics), "");
+  std::vector<std::string> names;
+  for (const ResolvedModel& m : r.plan.models) names.push_back(m.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"source", "scratch#1", "scratch#2", "scratch#3",
+                                             "frozen#1", "frozen#2"}));
+  const ResolvedModel& second = Model(r, "scratch#2");
+  EXPECT_EQ(second.model, "scratch");
+  EXPECT_EQ(second.replicate, 1);
+  EXPECT_EQ(second.replicates, 3);
+  EXPECT_EQ(second.json["name"], "scratch");
+  EXPECT_FALSE(second.json.contains("replicates"));
+  EXPECT_TRUE(second.json["data"]["split"].contains("train_val_seed"));
+  EXPECT_FALSE(Model(r, "scratch#1")
+                   .json["data"]
+                   .value("split", nlohmann::json::object())
+                   .contains("train_val_seed"));
+  EXPECT_EQ(Model(r, "frozen#2").publisher, 0u);
+  EXPECT_EQ(r.plan.compare_to, "scratch") << "the first scratch model, as written";
+  // Without replicates the plain model is the same resolved model as replicate 1.
+  const Resolution plain = Resolve(std::string(kBase));
+  EXPECT_EQ(Model(plain, "scratch").hash,
+            Model(Resolve(std::string(kBase) + "    replicates: 4\n"), "scratch#1").hash);
+}
+
+TEST_F(ConfigTest, ReplicateProblemsAreLocated) {
+  const Resolution r = Resolve(std::string(kBase) + R"(  - name: source
+    replicates: 2
+    strategy: {plugin: scratch}
+    publish: src
+compare_to: scratchh
+)");
+  EXPECT_EQ(Text(r.diagnostics),
+            "exp.yaml:11:17: error: model 'source' publishes weights 'src' and so runs once, but "
+            "is given 2 replicates; give it `replicates: 1`\n"
+            "exp.yaml:14:13: error: compare_to names no model: 'scratchh'; did you mean "
+            "'scratch'?\n");
+  const Document forced = Load(std::string(kBase), {"*.replicates=2"});
+  EXPECT_NE(Text(forced.diagnostics).find("'*.replicates' steers expansion"), std::string::npos)
+      << Text(forced.diagnostics);
+}
+
 TEST_F(ConfigTest, MatrixProblemsPointAtTheMatrix) {
   const Resolution r = Resolve(std::string(kBase) + R"(matrix:
   data.split.per_class.trian: [50]

@@ -129,6 +129,37 @@ TEST(Split, SameSeedSameSplitDifferentSeedDifferentSplit) {
   EXPECT_NE(a.fingerprint, c.fingerprint);
 }
 
+// train_val_seed redraws train and val from what test leaves; the test images stay, with one pool
+// and with the dataset's own subsets (val carved from train).
+TEST(Split, TrainValSeedRedrawsTrainAndValButNotTest) {
+  const FakeDataset data = balanced({"cat", "dog"}, 2500);
+  const std::string per_class = R"("per_class": {"train": 100, "val": 50, "test": 500})";
+  const SplitPlan a = split(data, "{" + per_class + "}");
+  const SplitPlan b = split(data, "{" + per_class + R"(, "train_val_seed": 7})");
+  const SplitPlan c = split(data, "{" + per_class + R"(, "train_val_seed": 8})");
+  EXPECT_EQ(a.test, b.test);
+  EXPECT_EQ(a.test, c.test);
+  EXPECT_NE(a.train, b.train);
+  EXPECT_NE(b.train, c.train);
+  EXPECT_NE(a.val, b.val);
+  EXPECT_NE(a.fingerprint, b.fingerprint);
+  EXPECT_EQ(b.train, split(data, "{" + per_class + R"(, "train_val_seed": 7})").train);
+  for (const SplitPlan* plan : {&b, &c}) {
+    std::vector<std::size_t> all = plan->train;
+    all.insert(all.end(), plan->val.begin(), plan->val.end());
+    all.insert(all.end(), plan->test.begin(), plan->test.end());
+    std::sort(all.begin(), all.end());
+    EXPECT_EQ(std::adjacent_find(all.begin(), all.end()), all.end()) << "no image twice";
+  }
+  const FakeDataset shipped = with_subsets({"cat", "dog"}, 400, 0, 100);
+  const std::string carved = R"("per_class": {"train": 50, "val": 20})";
+  const SplitPlan d = split(shipped, "{" + carved + "}");
+  const SplitPlan e = split(shipped, "{" + carved + R"(, "train_val_seed": 3})");
+  EXPECT_EQ(d.test, e.test);
+  EXPECT_NE(d.train, e.train);
+  EXPECT_NE(d.val, e.val);
+}
+
 // The exact samples of seed 42 are part of the contract: a change here changes every recorded
 // experiment's data.
 TEST(Split, SeedFortyTwoDrawsThesePinnedSamples) {

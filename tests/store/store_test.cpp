@@ -42,14 +42,15 @@ TEST_F(StoreSchema, FreshDatabaseGetsSchemaVersionAndWal) {
   {
     Store store = Store::open(db_path_);
     EXPECT_EQ(store.schema_version(), Store::latest_schema_version());
-    EXPECT_EQ(Store::latest_schema_version(), 3);
+    EXPECT_EQ(Store::latest_schema_version(), 4);
   }
   ASSERT_TRUE(fs::exists(db_path_)) << "parent directories are created";
   RawDb raw(db_path_);
-  EXPECT_EQ(raw.value("PRAGMA user_version"), "3");
+  EXPECT_EQ(raw.value("PRAGMA user_version"), "4");
   EXPECT_EQ(raw.value("PRAGMA journal_mode"), "wal");
-  for (const char* table : {"experiments", "runs", "epochs", "metrics", "confusion", "artifacts",
-                            "run_plugins", "experiment_runs", "file_hashes"}) {
+  for (const char* table :
+       {"experiments", "runs", "epochs", "metrics", "confusion", "artifacts", "run_plugins",
+        "experiment_runs", "file_hashes", "predictions", "model_statistics", "mcnemar_tests"}) {
     EXPECT_EQ(raw.value(std::string("SELECT type FROM sqlite_master WHERE name = '") + table + "'"),
               "table")
         << table;
@@ -70,7 +71,7 @@ TEST_F(StoreSchema, ReopeningIsANoOp) {
   RawDb before(db_path_);
   const std::string schema = before.value("SELECT group_concat(sql, ';') FROM sqlite_master");
   Store store = Store::open(db_path_);
-  EXPECT_EQ(store.schema_version(), 3);
+  EXPECT_EQ(store.schema_version(), 4);
   EXPECT_EQ(before.value("SELECT group_concat(sql, ';') FROM sqlite_master"), schema);
   EXPECT_EQ(before.value("SELECT count(*) FROM experiments"), "1");
   EXPECT_EQ(store.latest_experiment(), "five_models");
@@ -84,7 +85,7 @@ TEST_F(StoreSchema, MigratesAnEmptyVersionZeroDatabase) {
     raw.exec("CREATE TABLE notes (text TEXT); PRAGMA user_version = 0");
   }
   Store store = Store::open(db_path_);
-  EXPECT_EQ(store.schema_version(), 3);
+  EXPECT_EQ(store.schema_version(), 4);
   RawDb raw(db_path_);
   EXPECT_EQ(raw.value("SELECT count(*) FROM runs"), "0");
   EXPECT_EQ(raw.value("SELECT count(*) FROM notes"), "0") << "unrelated tables are kept";
@@ -104,7 +105,7 @@ TEST_F(StoreSchema, MigratesAVersionOneDatabaseKeepingItsRuns) {
         "'{}', 'h', 1, 'completed', 'h', 1, '{}', 2)");
   }
   Store store = Store::open(db_path_);
-  EXPECT_EQ(store.schema_version(), 3);
+  EXPECT_EQ(store.schema_version(), 4);
   RawDb raw(db_path_);
   EXPECT_EQ(raw.value("SELECT model || ' ' || status || ' ' || device FROM runs"),
             "m completed cpu");
@@ -127,7 +128,7 @@ TEST_F(StoreSchema, MigratesAVersionTwoDatabaseKeepingItsRuns) {
         "INSERT INTO epochs (run_id, phase, epoch, val_acc) VALUES (1, 'train', 1, 0.5)");
   }
   Store store = Store::open(db_path_);
-  EXPECT_EQ(store.schema_version(), 3);
+  EXPECT_EQ(store.schema_version(), 4);
   RawDb raw(db_path_);
   EXPECT_EQ(raw.value("SELECT model || ' ' || status || ' ' || device || ' ' || "
                       "ifnull(identity, 'null') || ' ' || resumes FROM runs"),
@@ -143,6 +144,34 @@ TEST_F(StoreSchema, MigratesAVersionTwoDatabaseKeepingItsRuns) {
   EXPECT_EQ(raw.value("SELECT count(*) FROM pragma_foreign_key_check"), "0");
 }
 
+// A results.db of schema 3 keeps its runs: each is replicate 0 of its model (what a run without
+// replicates is), has no predictions, and the views still list it.
+TEST_F(StoreSchema, MigratesAVersionThreeDatabaseKeepingItsRuns) {
+  fs::create_directories(fs::path(db_path_).parent_path());
+  {
+    RawDb raw(db_path_);
+    std::string sql;
+    for (int v = 0; v < 3; ++v) sql += std::string(store_detail::migrations().at(v).sql) + ";";
+    raw.exec(sql + "PRAGMA user_version = 3");
+    raw.exec(
+        "INSERT INTO experiments (name, file, yaml, host, pid) VALUES ('e', 'e.yaml', '', 'h', 1);"
+        "INSERT INTO runs (experiment_id, model, strategy, backbone, config_json, config_hash, "
+        "seed, status, host, pid, versions, threads, identity) VALUES (1, 'm', 'scratch', "
+        "'basic_cnn', '{}', 'h', 1, 'completed', 'h', 1, '{}', 2, 'abc');"
+        "INSERT INTO metrics (run_id, split, name, value) VALUES (1, 'test', 'accuracy', 0.75)");
+  }
+  Store store = Store::open(db_path_);
+  EXPECT_EQ(store.schema_version(), 4);
+  RawDb raw(db_path_);
+  EXPECT_EQ(raw.value("SELECT model || ' ' || replicate || ' ' || identity FROM runs"), "m 0 abc");
+  EXPECT_EQ(raw.value("SELECT test_accuracy || ' ' || replicate FROM latest_runs"), "0.75 0");
+  EXPECT_EQ(raw.value("SELECT count(*) FROM predictions"), "0");
+  EXPECT_EQ(raw.value("SELECT ifnull(compare_to, 'null') FROM experiments"), "null");
+  EXPECT_EQ(store.summaries("e").at(0).replicate, 0);
+  EXPECT_TRUE(store.predictions(1, "test").empty());
+  EXPECT_EQ(raw.value("PRAGMA integrity_check"), "ok");
+}
+
 TEST_F(StoreSchema, RefusesANewerSchemaVersion) {
   fs::create_directories(fs::path(db_path_).parent_path());
   {
@@ -152,7 +181,7 @@ TEST_F(StoreSchema, RefusesANewerSchemaVersion) {
   EXPECT_THROW_MSG(Store::open(db_path_), Error,
                    db_path_ +
                        ": error: results database schema version 7 is newer than this runner "
-                       "(3); upgrade tlr");
+                       "(4); upgrade tlr");
   RawDb raw(db_path_);
   EXPECT_EQ(raw.value("PRAGMA user_version"), "7") << "a refused database is left untouched";
 }
@@ -406,6 +435,24 @@ TEST_F(StoreViews, LatestRunsKeepsTheNewestRunPerModel) {
   EXPECT_EQ(raw.value("SELECT count(*) FROM latest_runs"), "3");
 }
 
+TEST_F(StoreViews, LatestRunsKeepsTheNewestRunOfEachReplicate) {
+  Store store = Store::open(db_path_);
+  const auto first = store.begin_experiment("exp", "exp.yaml", "");
+  std::vector<std::int64_t> ids;
+  for (int replicate : {0, 1, 2, 1}) {  // replicate 1 twice: the second run replaces it
+    RunStart run = run_of(first, "a");
+    run.replicate = replicate;
+    ids.push_back(store.begin_run(run));
+  }
+  const auto rows = store.summaries("exp");
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[0].run_id, ids[0]);
+  EXPECT_EQ(rows[1].run_id, ids[2]);
+  EXPECT_EQ(rows[2].run_id, ids[3]);
+  EXPECT_EQ(rows[2].replicate, 1);
+  EXPECT_EQ(store.summary(ids[2]).replicate, 2);
+}
+
 TEST_F(StoreViews, EmptyDatabaseHasNoLatestExperiment) {
   Store store = Store::open(db_path_);
   EXPECT_EQ(store.latest_experiment(), std::nullopt);
@@ -432,6 +479,66 @@ TEST_F(StoreResults, ConfusionMatrixRoundTripsAndIsReplaced) {
   EXPECT_THROW_MSG(store.record_confusion(run, "val", {"a", "b"}, {{1, 2}}), Error,
                    db_path_ + ": error: cannot record val confusion matrix of run " +
                        std::to_string(run) + ": expected a 2x2 matrix for 2 classes");
+}
+
+TEST_F(StoreResults, PredictionsRoundTripAndAreReplacedPerSplit) {
+  Store store = Store::open(db_path_);
+  const auto run = store.begin_run(run_of(store.begin_experiment("exp", "exp.yaml", ""), "m"));
+  EXPECT_TRUE(store.predictions(run, "test").empty());
+  store.record_predictions(run, "test", {{0, "a.png", 1, 0, {0.75f, 0.25f}}});
+  const std::vector<Prediction> rows = {{0, "a.png", 1, 1, {0.125f, 0.875f}},
+                                        {1, "b.png", 0, 0, {0.9f, 0.1f}}};
+  store.record_predictions(run, "test", rows);
+  store.record_predictions(run, "val", {{0, "c.png", 0, 1, {0.4f, 0.6f}}});
+  const auto back = store.predictions(run, "test");
+  ASSERT_EQ(back.size(), 2u);
+  EXPECT_EQ(back[1].sample_id, "b.png");
+  EXPECT_EQ(back[0].predicted_label, 1);
+  EXPECT_EQ(back[1].probabilities, (std::vector<float>{0.9f, 0.1f})) << "floats round-trip";
+  RawDb raw(db_path_);
+  EXPECT_EQ(raw.value("SELECT count(*) FROM predictions"), "3");
+  // The score is the predicted class's probability, and SQL reads the vector.
+  EXPECT_EQ(raw.value("SELECT score FROM predictions WHERE split = 'test' AND sample = 0"),
+            "0.875");
+  EXPECT_EQ(raw.value("SELECT json_extract(probabilities, '$[1]') FROM predictions WHERE split = "
+                      "'val'"),
+            "0.600000024");
+}
+
+TEST_F(StoreResults, StatisticsAreReplacedPerInvocation) {
+  Store store = Store::open(db_path_);
+  const auto invocation = store.begin_experiment("exp", "exp.yaml", "");
+  store.set_compare_to(invocation, "base");
+  EXPECT_EQ(store.compare_to(invocation), "base");
+  EXPECT_EQ(store.latest_invocation("exp"), invocation);
+  EXPECT_EQ(store.latest_invocation("missing"), std::nullopt);
+  stats::ModelStatistics base;
+  base.model = "base";
+  base.replicates = 1;
+  base.is_baseline = true;
+  base.accuracy = {100, 0.5, std::nan(""), 0.4, 0.6, "wilson"};
+  base.f1 = {1, 0.5, std::nan(""), std::nan(""), std::nan(""), ""};
+  stats::ModelStatistics other = base;
+  other.model = "other";
+  other.is_baseline = false;
+  stats::Comparison comparison;
+  comparison.baseline = "base";
+  comparison.pairs = 1;
+  comparison.difference = 0.1;
+  comparison.test = "mcnemar_exact";
+  comparison.p = 0.02;
+  comparison.p_holm = 0.02;
+  comparison.verdict = "better";
+  comparison.mcnemar = {{0, 2, 1, 100, 12, 2, 0.02}};
+  other.comparison = comparison;
+  store.record_statistics(invocation, {base, other});
+  store.record_statistics(invocation, {base, other});  // replaced, not added
+  RawDb raw(db_path_);
+  EXPECT_EQ(raw.value("SELECT group_concat(model || ' ' || verdict, ', ') FROM model_statistics"),
+            "base baseline, other better");
+  EXPECT_EQ(raw.value("SELECT ifnull(accuracy_sd, 'null') FROM model_statistics LIMIT 1"), "null");
+  EXPECT_EQ(raw.value("SELECT model_only || ' ' || baseline_only || ' ' || p FROM mcnemar_tests"),
+            "12 2 0.02");
 }
 
 TEST_F(StoreResults, ArtifactRecordsChecksumAndSize) {

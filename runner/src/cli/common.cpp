@@ -81,6 +81,13 @@ std::vector<std::string> strings_of(const po::variables_map& vm, const char* key
   return vm.count(key) ? vm[key].as<std::vector<std::string>>() : std::vector<std::string>{};
 }
 
+std::vector<std::string> overrides_of(const po::variables_map& vm) {
+  std::vector<std::string> sets = strings_of(vm, "set");
+  if (vm.count("replicates"))
+    sets.push_back("replicates=" + std::to_string(vm["replicates"].as<int>()));
+  return sets;
+}
+
 int set_threads(int requested) {
   int threads = requested > 0 ? requested : static_cast<int>(std::thread::hardware_concurrency());
   if (threads <= 0) threads = 1;

@@ -32,6 +32,9 @@ void print_plugin_problems(const PluginLoader& loader, bool fatal);
 // The strings of a repeatable option (--set, --only, ...); empty when it was not given.
 std::vector<std::string> strings_of(const po::variables_map& vm, const char* key);
 
+// The document overrides of a command: --set values, then --replicates N as `replicates=N`.
+std::vector<std::string> overrides_of(const po::variables_map& vm);
+
 struct Checked {
   config::Plan plan;
   bool ok = false;

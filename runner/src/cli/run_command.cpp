@@ -20,6 +20,7 @@
 #include "core/run/probe.h"
 #include "core/run/results_layout.h"
 #include "core/run/stop_signal.h"
+#include "core/stats/store_statistics.h"
 #include "core/store/store.h"
 #include "tlr/error.h"
 #include "tlr/names.h"
@@ -34,7 +35,10 @@ std::vector<std::size_t> only_with_publishers(const config::Plan& plan,
   std::vector<std::size_t> chosen = config::with_publishers(plan, only);
   for (std::size_t i : chosen) {
     const config::ResolvedModel& model = plan.models[i];
-    if (quiet || std::find(only.begin(), only.end(), model.name) != only.end()) continue;
+    const bool named = std::any_of(only.begin(), only.end(), [&](const std::string& name) {
+      return config::names_cell(model, name);
+    });
+    if (quiet || named) continue;
     std::cerr << "runner run: --only: also running " << model.name
               << ", which publishes the weights '" << model.publishes
               << "' a chosen model loads (skipped if its identical run completed)\n";
@@ -86,6 +90,9 @@ int run_command(const std::vector<std::string>& args) {
       "run only these models (by name)")("threads", po::value<int>()->default_value(0),
                                          "libtorch threads (and data workers); 0 = all cores")(
       "seed", po::value<long long>(), "replace every model's seed")(
+      "replicates", po::value<int>(),
+      "runs of each model (the experiment's `replicates`; a model's own count and a `matrix: "
+      "false` stage's single run stay)")(
       "device", po::value<std::string>()->default_value(""),
       "cpu, cuda, cuda:N or auto: replaces every model's device")(
       "db", po::value<std::string>()->default_value("results/results.db"), "the results database")(
@@ -122,7 +129,7 @@ int run_command(const std::vector<std::string>& args) {
   // or probed stops the run before its first model starts.
   StopSignalHandlers handlers;
   Registry registry;
-  Checked checked = check_file(vm["file"].as<std::string>(), strings_of(vm, "set"),
+  Checked checked = check_file(vm["file"].as<std::string>(), overrides_of(vm),
                                strings_of(vm, "plugin-path"), registry, quiet);
   if (!checked.ok) return kExitBadInput;
 
@@ -131,7 +138,10 @@ int run_command(const std::vector<std::string>& args) {
   run.rerun = strings_of(vm, "rerun");
   run.rerun_all = vm.count("rerun") > 0 && run.rerun.empty();
   std::vector<std::string> names;
-  for (const auto& m : checked.plan.models) names.push_back(m.name);
+  for (const auto& m : checked.plan.models) {
+    names.push_back(m.name);
+    if (m.model != m.name) names.push_back(m.model);  // a model's replicates, all of them
+  }
   for (const auto* option : {"only", "rerun"}) {
     for (const auto& name : strings_of(vm, option)) {
       if (std::find(names.begin(), names.end(), name) == names.end()) {
@@ -189,23 +199,26 @@ int run_command(const std::vector<std::string>& args) {
   }
 
   std::vector<std::int64_t> run_ids;
+  std::int64_t invocation_id = 0;
   int failed = 0;
   int stopped_by = 0;
   if (jobs == 1) {
     const ExperimentOutcome outcome = run_experiment(checked.plan, registry, run, *store);
     run_ids = outcome.run_ids();
+    invocation_id = outcome.experiment_id;
     failed = outcome.failed;
     if (outcome.interrupted) stopped_by = exit_status_for_stop();
   } else {
     const std::int64_t invocation =
         store->begin_experiment(checked.plan.experiment, checked.plan.file, checked.plan.text);
+    invocation_id = invocation;
     if (chosen.empty()) {
       for (std::size_t i = 0; i < checked.plan.models.size(); ++i) chosen.push_back(i);
     }
     const std::string self = self_executable();
     auto worker_argv = [&](std::size_t cell) {
       std::vector<std::string> argv = {self, "run", vm["file"].as<std::string>()};
-      for (const auto& set : strings_of(vm, "set")) argv.insert(argv.end(), {"--set", set});
+      for (const auto& set : overrides_of(vm)) argv.insert(argv.end(), {"--set", set});
       for (const auto& dir : strings_of(vm, "plugin-path")) {
         argv.insert(argv.end(), {"--plugin-path", dir});
       }
@@ -230,10 +243,16 @@ int run_command(const std::vector<std::string>& args) {
     const ParallelOutcome outcome = run_cells_in_parallel(checked.plan, chosen, jobs, worker_argv);
     store->mark_stale_runs();  // a worker that crashed left its run 'running'
     // The table lists the cells in plan order, not in the order the workers finished.
-    std::map<std::string, std::int64_t> linked;
-    for (const auto& [model, run_id] : store->linked_runs(invocation)) linked[model] = run_id;
+    // Keyed by (model, replicate): the runs' rows name the model, not the cell.
+    std::vector<std::int64_t> linked_ids;
+    for (const auto& link : store->linked_runs(invocation)) linked_ids.push_back(link.second);
+    std::map<std::pair<std::string, int>, std::int64_t> linked;
+    for (const RunSummary& row : store->summaries_of(linked_ids)) {
+      linked[{row.model, row.replicate}] = row.run_id;
+    }
     for (std::size_t i : chosen) {
-      auto it = linked.find(checked.plan.models[i].name);
+      const config::ResolvedModel& cell = checked.plan.models[i];
+      auto it = linked.find({cell.model, cell.replicate});
       if (it != linked.end()) run_ids.push_back(it->second);
     }
     failed = outcome.failed;
@@ -245,11 +264,24 @@ int run_command(const std::vector<std::string>& args) {
                                                          : RunStatus::kCompleted);
   }
 
+  // The statistics of the invocation's table, stored for SQL (model_statistics, mcnemar_tests).
+  if (!run_ids.empty()) {
+    try {
+      store->set_compare_to(invocation_id, checked.plan.compare_to);
+      store->record_statistics(
+          invocation_id,
+          stats::statistics_of_runs(*store, store->summaries_of(run_ids), checked.plan.compare_to));
+    } catch (const Error& e) {
+      std::cerr << "runner run: error: " << e.what() << "\n";
+      return kExitRunFailed;
+    }
+  }
   ReportOptions report;
   report.db_path = run.db_path;
   report.experiment = checked.plan.experiment;
   report.html_dir = run.results_dir;
   report.run_ids = run_ids;
+  report.experiment_id = invocation_id;
   if (!run_ids.empty()) std::cout << render_report(report);
   if (stopped_by != 0) return stopped_by;
   return failed > 0 ? kExitRunFailed : kExitOk;
@@ -279,7 +311,7 @@ int validate_command(const std::vector<std::string>& args) {
     return help ? kExitOk : kExitBadInput;
   }
   Registry registry;
-  Checked checked = check_file(vm["file"].as<std::string>(), strings_of(vm, "set"),
+  Checked checked = check_file(vm["file"].as<std::string>(), overrides_of(vm),
                                strings_of(vm, "plugin-path"), registry, /*quiet=*/false);
   if (!checked.ok) return kExitBadInput;
   const std::string device = vm["device"].as<std::string>();

@@ -39,8 +39,9 @@ int status_command(const std::vector<std::string>& args) {
   options.add_options()("help,h", "describe this command")(
       "file", po::value<std::string>()->required(), "the experiment file")(
       "set", po::value<std::vector<std::string>>()->composing(),
-      "PATH=VALUE override (repeatable), as given to run")("seed", po::value<long long>(),
-                                                           "as given to run")(
+      "PATH=VALUE override (repeatable), as given to run")(
+      "seed", po::value<long long>(), "as given to run")("replicates", po::value<int>(),
+                                                         "as given to run")(
       "device", po::value<std::string>()->default_value(""), "as given to run")(
       "db", po::value<std::string>()->default_value("results/results.db"), "the results database")(
       "results", po::value<std::string>()->default_value("results"),
@@ -61,7 +62,7 @@ int status_command(const std::vector<std::string>& args) {
     return help ? kExitOk : kExitBadInput;
   }
   Registry registry;
-  Checked checked = check_file(vm["file"].as<std::string>(), strings_of(vm, "set"),
+  Checked checked = check_file(vm["file"].as<std::string>(), overrides_of(vm),
                                strings_of(vm, "plugin-path"), registry, /*quiet=*/true);
   if (!checked.ok) return kExitBadInput;
   RunOptions run;

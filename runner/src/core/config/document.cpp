@@ -67,6 +67,11 @@ std::string apply_override(const std::string& text, Document* doc, const Positio
     return "'*.matrix' comes after matrix expansion; set one model's with "
            "models.<name>.matrix=false";
   }
+  if (forced && tokens.size() == 1 &&
+      (tokens.front() == "replicates" || tokens.front() == "vary")) {
+    return "'*." + tokens.front() + "' steers expansion, like matrix; set the experiment's (" +
+           tokens.front() + "=...) or one model's (models.<name>." + tokens.front() + "=...)";
+  }
   if (!forced && tokens.size() > 1 && tokens.front() == "matrix") {
     tokens = {"matrix", path.substr(std::string("matrix.").size())};
   }

@@ -7,6 +7,7 @@
 
 #include "core/config/content_hash.h"
 #include "core/config/layer_merge.h"
+#include "core/config/replicate_seed.h"
 #include "core/config/schema_checker.h"
 #include "tlr/names.h"
 #include "tlr/registry.h"
@@ -175,16 +176,18 @@ class Resolver {
       if (models[i].value("matrix", json(true)) != json(false)) {
         for (const MatrixEntry& entry : matrix) drafts = expand(drafts, entry, &out->diagnostics);
       }
+      const Replication replication = replication_of(models[i], pointer_append("/models", i));
       for (Draft& draft : drafts) {
         if (!names.insert(draft.name).second && draft.name.find('@') != std::string::npos) {
           out->diagnostics.push_back(
               {draft.at.file, draft.at.line, draft.at.column,
                "model name '" + draft.name + "' occurs twice after matrix expansion"});
         }
-        plan.models.push_back(finish(&draft, &out->diagnostics));
+        add_replicates(finish(&draft, &out->diagnostics), replication, &plan, &out->diagnostics);
       }
     }
     link_weights(&plan, &out->diagnostics);
+    plan.compare_to = baseline_of(plan, &out->diagnostics);
     sort_diagnostics(&out->diagnostics, files);
   }
 
@@ -213,8 +216,105 @@ class Resolver {
     // `use` names the layers above; `matrix` decides expansion (run()). Neither is part of the
     // resolved model, so a model's content hash does not depend on them.
     merge_layer(model, pointer, doc_.origins, &draft.value, "", &draft.origins, Nulls::remove,
-                {"use", "matrix"});
+                {"use", "matrix", "replicates", "vary"});
     return draft;
+  }
+
+  // How many times a model runs and what differs between its runs.
+  struct Replication {
+    int replicates = 1;
+    bool training = true;
+    bool train_sample = false;
+    Origin at;  // where the count was written (the model's, else the experiment's); for problems
+  };
+
+  // The model's own `replicates`/`vary`, else the experiment's; a `matrix: false` model (a stage
+  // such as a source pretraining) ignores the experiment's count and runs once unless it says so.
+  Replication replication_of(const json& model, const std::string& pointer) const {
+    Replication r;
+    const json& root = doc_.root;
+    const bool stage = model.value("matrix", json(true)) == json(false);
+    if (model.contains("replicates") && model["replicates"].is_number_integer()) {
+      r.replicates = model["replicates"].get<int>();
+      r.at = find_origin(doc_.origins, pointer_append(pointer, "replicates"));
+    } else if (!stage && root.contains("replicates") && root["replicates"].is_number_integer()) {
+      r.replicates = root["replicates"].get<int>();
+      r.at = find_origin(doc_.origins, "/replicates");
+    }
+    r.replicates = std::max(1, r.replicates);  // the schema reports a count below 1
+    const json* vary = nullptr;
+    if (model.contains("vary") && model["vary"].is_array()) {
+      vary = &model["vary"];
+    } else if (root.contains("vary") && root["vary"].is_array()) {
+      vary = &root["vary"];
+    }
+    if (vary != nullptr) {
+      r.training = std::find(vary->begin(), vary->end(), json("training")) != vary->end();
+      r.train_sample = std::find(vary->begin(), vary->end(), json("train_sample")) != vary->end();
+    }
+    return r;
+  }
+
+  // Appends the model's replicates to the plan: replicate 0 is the model as resolved (the same
+  // cell as a run without replicates); replicate r > 0 differs only in its seed and, with
+  // train_sample, in data.split.train_val_seed.
+  static void add_replicates(ResolvedModel model, const Replication& replication, Plan* plan,
+                             std::vector<Diagnostic>* out) {
+    model.model = model.name;
+    model.replicates = replication.replicates;
+    model.vary_training = replication.training;
+    if (replication.replicates > 1 && !model.publishes.empty()) {
+      // Which replicate's weights would the models loading them get? One publisher, one file.
+      out->push_back(
+          {replication.at.value.file, replication.at.value.line, replication.at.value.column,
+           "model '" + model.written_name + "' publishes weights '" + model.publishes +
+               "' and so runs once, but is given " + std::to_string(replication.replicates) +
+               " replicates; give it `replicates: 1`"});
+      model.replicates = 1;
+    }
+    for (int r = 0; r < model.replicates; ++r) {
+      ResolvedModel copy = model;
+      copy.replicate = r;
+      if (copy.replicates > 1) copy.name += "#" + std::to_string(r + 1);
+      if (replication.train_sample && r > 0 && copy.json.contains("data") &&
+          copy.json["data"].is_object()) {
+        json& split = copy.json["data"]["split"];
+        if (split.is_null()) split = json::object();
+        const std::uint64_t split_seed = split.value("seed", 42ULL);
+        split["train_val_seed"] = replicate_seed(split_seed, r);
+        copy.hash = content_hash(copy.json);
+      }
+      plan->models.push_back(std::move(copy));
+    }
+  }
+
+  // `compare_to` checked against the plan's models, else the default.
+  std::string baseline_of(const Plan& plan, std::vector<Diagnostic>* out) const {
+    const json& root = doc_.root;
+    std::vector<std::string> written;
+    for (const ResolvedModel& m : plan.models) {
+      if (std::find(written.begin(), written.end(), m.written_name) == written.end()) {
+        written.push_back(m.written_name);
+      }
+    }
+    if (root.contains("compare_to") && root["compare_to"].is_string()) {
+      const std::string name = root["compare_to"].get<std::string>();
+      if (std::find(written.begin(), written.end(), name) == written.end()) {
+        const Origin o = find_origin(doc_.origins, "/compare_to");
+        out->push_back({o.value.file, o.value.line, o.value.column,
+                        "compare_to names no model: '" + name + "'" + did_you_mean(name, written)});
+      }
+      return name;
+    }
+    for (const ResolvedModel& m : plan.models) {
+      const json& strategy = m.json.value("strategy", json::object());
+      // A stage publishing weights (a source pretraining) is not one of the compared models.
+      if (m.publishes.empty() && strategy.is_object() &&
+          strategy.value("plugin", std::string()) == "scratch") {
+        return m.written_name;
+      }
+    }
+    return "";
   }
 
   std::vector<Draft> expand(const std::vector<Draft>& drafts, const MatrixEntry& entry,
@@ -446,10 +546,14 @@ Resolution resolve(const Document& document, const Registry* registry) {
   return resolution;
 }
 
+bool names_cell(const ResolvedModel& cell, const std::string& name) {
+  return name == cell.name || name == cell.model;
+}
+
 std::vector<std::size_t> with_publishers(const Plan& plan, const std::vector<std::string>& names) {
   std::vector<bool> chosen(plan.models.size(), false);
   for (std::size_t i = 0; i < plan.models.size(); ++i) {
-    chosen[i] = std::find(names.begin(), names.end(), plan.models[i].name) != names.end();
+    for (const std::string& name : names) chosen[i] = chosen[i] || names_cell(plan.models[i], name);
   }
   // Publishers come earlier, so one pass backwards closes the set.
   for (std::size_t i = plan.models.size(); i-- > 0;) {
@@ -480,6 +584,11 @@ std::string plan_to_text(const Plan& plan) {
   for (const std::string& path : plan.plugin_paths) text += "plugin path " + path + "\n";
   for (const ResolvedModel& model : plan.models) {
     text += "\nmodel " + model.name + "  " + model.hash.substr(0, 12) + "\n";
+    if (model.replicates > 1) {
+      text += "replicate " + std::to_string(model.replicate + 1) + " of " +
+              std::to_string(model.replicates) + (model.vary_training ? ", training varied" : "") +
+              "\n";
+    }
     text += model.json.dump(2) + "\n";
   }
   return text;

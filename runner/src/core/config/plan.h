@@ -27,10 +27,19 @@ class Registry;
 
 namespace tlr::config {
 
+// One cell of the plan: a model, after matrix expansion, in one of its replicates.
 struct ResolvedModel {
-  std::string name;     // "<model>" or, from a matrix, "<model>@<value>[@<value>...]"
-  nlohmann::json json;  // every key explicit; components as {plugin, params[, weights]}
+  // The cell's name: `model`, with "#<k>" (k = replicate + 1) when the model has replicates >= 2.
+  std::string name;
+  std::string model;    // "<model>" or, from a matrix, "<model>@<value>[@<value>...]" (runs.model)
+  int replicate = 0;    // 0-based
+  int replicates = 1;   // of this model
+  nlohmann::json json;  // every key explicit; components as {plugin, params[, weights]}; its
+                        // `name` is `model`, its `seed` the model's (replicate_seed() derives the
+                        // replicate's), and with vary train_sample data.split.train_val_seed is
+                        // the replicate's (replicate 0 has none)
   std::string hash;     // content_hash(json): sha256 hex of its canonical JSON
+  bool vary_training = true;  // the replicate trains with replicate_seed(seed, replicate)
 
   // The weights links, checked by resolve(): `publish: NAME` (the model's trained backbone is
   // published under NAME) and `backbone.weights: {published: NAME}` (the backbone starts from the
@@ -53,7 +62,12 @@ struct Plan {
   std::string text;                       // the YAML as read, bases included (Document::text)
   std::vector<std::string> bases;         // the files `extends` pulled in, nearest first
   std::vector<std::string> plugin_paths;  // absolute
-  std::vector<ResolvedModel> models;      // file order; matrix copies next to each other
+  std::vector<ResolvedModel> models;      // file order; matrix copies next to each other, each
+                                          // model's replicates next to each other
+  // The model the others are compared with (`compare_to`, else the first model whose strategy
+  // is scratch and that publishes no weights; "" when there is none), as written (no matrix
+  // suffix).
+  std::string compare_to;
 };
 
 struct Resolution {
@@ -65,6 +79,9 @@ struct Resolution {
 // components it holds and params against their schemas (defaults filled in); with nullptr,
 // plugins are not checked and params get no defaults.
 Resolution resolve(const Document& document, const Registry* registry);
+
+// Whether `name` (as given to --only or --rerun) names the cell: its cell name or its model's.
+bool names_cell(const ResolvedModel& cell, const std::string& name);
 
 // Indexes into plan.models, in plan order, of the models named in `names` and of every model
 // publishing weights one of them loads, transitively (what `run --only` must run). Names not in

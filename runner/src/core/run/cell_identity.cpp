@@ -6,6 +6,7 @@
 #include <system_error>
 
 #include "core/config/content_hash.h"
+#include "core/config/replicate_seed.h"
 #include "core/run/run_cell.h"
 #include "core/store/store.h"
 #include "tlr/abi.h"
@@ -42,8 +43,10 @@ void hash_named_files(const json& value, const std::string& pointer, const Conte
 }  // namespace
 
 std::uint64_t cell_seed(const config::ResolvedModel& model, const RunOptions& options) {
-  return options.seed_override >= 0 ? static_cast<std::uint64_t>(options.seed_override)
-                                    : model.json.value("seed", 42ULL);
+  const std::uint64_t seed = options.seed_override >= 0
+                                 ? static_cast<std::uint64_t>(options.seed_override)
+                                 : model.json.value("seed", 42ULL);
+  return config::replicate_seed(seed, model.vary_training ? model.replicate : 0);
 }
 
 CellIdentities::CellIdentities(const config::Plan& plan, const RunOptions& options,

@@ -39,7 +39,8 @@ struct CellIdentity {
   std::string short_hash() const { return hash.substr(0, 12); }
 };
 
-// The seed a model trains with: --seed, else the model's `seed`.
+// The seed a cell trains with: --seed, else the model's `seed`, made its replicate's by
+// config::replicate_seed() (when the model varies its training).
 std::uint64_t cell_seed(const config::ResolvedModel& model, const RunOptions& options);
 
 class CellIdentities {

@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -33,10 +34,6 @@ void write_split_lists(const std::string& path, const PreparedData& data) {
   lists["test"] = data.ids(Split::test);
   std::ofstream out(path);
   out << lists.dump(1) << "\n";
-}
-
-bool contains(const std::vector<std::string>& names, const std::string& name) {
-  return std::find(names.begin(), names.end(), name) != names.end();
 }
 
 const char* signal_name(int signal) {
@@ -74,7 +71,10 @@ ExperimentOutcome run_experiment(const config::Plan& plan, const Registry& regis
                               : store.begin_experiment(plan.experiment, plan.file, plan.text);
   std::vector<std::size_t> chosen;
   for (std::size_t i = 0; i < plan.models.size(); ++i) {
-    if (options.only.empty() || contains(options.only, plan.models[i].name)) chosen.push_back(i);
+    const bool named =
+        std::any_of(options.only.begin(), options.only.end(),
+                    [&](const std::string& n) { return config::names_cell(plan.models[i], n); });
+    if (options.only.empty() || named) chosen.push_back(i);
   }
   const std::size_t total = chosen.size();
   std::size_t index = 0;
@@ -104,7 +104,10 @@ ExperimentOutcome run_experiment(const config::Plan& plan, const Registry& regis
       identity_error = first_line(e.what());
     }
     const std::string short_id = identity.substr(0, 12);
-    const bool forced = options.rerun_all || contains(options.rerun, model.name);
+    const bool forced = options.rerun_all || std::any_of(options.rerun.begin(), options.rerun.end(),
+                                                         [&](const std::string& n) {
+                                                           return config::names_cell(model, n);
+                                                         });
 
     // A loader whose publisher completed earlier (this invocation or before) finds its weights
     // where that publisher's identity puts them.
@@ -188,7 +191,8 @@ ExperimentOutcome run_experiment(const config::Plan& plan, const Registry& regis
       if (!checkpoints.empty()) fs::remove_all(checkpoints);  // a failed run's leftovers
       RunStart start;
       start.experiment_id = outcome.experiment_id;
-      start.model = model.name;
+      start.model = model.model;
+      start.replicate = model.replicate;
       start.strategy = strategy;
       start.backbone = plugin_of(model.json["backbone"]);
       start.config_json = model.json.dump();

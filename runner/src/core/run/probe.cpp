@@ -4,6 +4,7 @@
 
 #include <optional>
 #include <regex>
+#include <set>
 #include <utility>
 
 #include "core/run/model_failure.h"
@@ -286,11 +287,13 @@ std::vector<config::Diagnostic> probe_models(const config::Plan& plan, const Reg
                                              const Context& context, const ProbeOptions& options) {
   KeepGlobalRng keep;
   std::vector<config::Diagnostic> out;
+  std::set<std::string> probed;  // models: their replicates differ only in seeds and samples
   for (std::size_t i = 0; i < plan.models.size(); ++i) {
     if (!options.models.empty() &&
         std::find(options.models.begin(), options.models.end(), i) == options.models.end()) {
       continue;
     }
+    if (!probed.insert(plan.models[i].model).second) continue;
     probe_model(plan.models[i], registry, context, options.device, &out);
   }
   return out;

@@ -12,7 +12,7 @@ std::string safe_name(const std::string& name) {
   std::string out = name;
   for (char& c : out) {
     const bool kept = std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '_' ||
-                      c == '.' || c == '@';
+                      c == '.' || c == '@' || c == '#';
     if (!kept) c = '_';
   }
   return out;

@@ -208,6 +208,12 @@ FitResult RunCell::fit(Classifier& model, const std::vector<ParamGroup>& groups,
       throw Interrupted(/*checkpointed=*/true);
     }
   });
+  // The validation images' predictions at the kept weights; a later fit (the strategy's next
+  // phase) replaces them, so they are those of the model evaluate() tests.
+  const Evaluation on_val = in_phase(what, "validation predictions", [&] {
+    return tlr::evaluate(model, val, mode_, classes_, device_);
+  });
+  record_predictions(Split::val, on_val);
   const std::string phase = overrides.phase.empty() ? "" : overrides.phase + "/";
   services_.store.record_metrics(run_id_, "val",
                                  {{phase + "best_accuracy", result.best_val_accuracy},
@@ -238,6 +244,7 @@ void RunCell::evaluate(Classifier& model, Batches& test) {
   }
   services_.store.record_metrics(run_id_, "test", values);
   services_.store.record_confusion(run_id_, "test", data_.split.classes, e.confusion);
+  record_predictions(Split::test, e);
   services_.store.record_metrics(run_id_, "model",
                                  {{"trainable_params", double(count_trainable(model))},
                                   {"total_params", double(count_parameters(model))}});
@@ -285,6 +292,37 @@ void RunCell::record_bad_images(Split split) {
   if (!services_.options.quiet) {
     for (const auto& b : bad) std::cerr << "warning: skipped " << b.message << "\n";
   }
+}
+
+void RunCell::record_predictions(Split split, const Evaluation& e) {
+  // The batches of a split follow its decoded images in order (no shuffle outside training), so
+  // sample k is the split's k-th image kept; `sample` numbers it within the split's list as
+  // written to the split files, so it joins across runs even when images were skipped.
+  auto decoded = services_.data.images(data_, split, input_, services_.workers, on_bad_image_);
+  const std::vector<std::size_t>& listed = data_.indices(split);
+  std::map<std::size_t, std::int64_t> position;
+  for (std::size_t i = 0; i < listed.size(); ++i)
+    position[listed[i]] = static_cast<std::int64_t>(i);
+  const bool matches = decoded->size() == e.labels.size();
+  const std::size_t classes = e.confusion.size();
+  std::vector<Prediction> rows(e.labels.size());
+  for (std::size_t k = 0; k < rows.size(); ++k) {
+    Prediction& row = rows[k];
+    if (matches) {
+      const std::size_t index = decoded->dataset_index(k);
+      row.sample = position.at(index);
+      row.sample_id = data_.dataset->id(index);
+    } else {
+      // A strategy evaluated other batches than the split's images: no ids to pair them by.
+      row.sample = static_cast<std::int64_t>(k);
+    }
+    row.true_label = e.labels[k];
+    row.predicted_label = e.predicted[k];
+    row.probabilities.assign(
+        e.probabilities.begin() + static_cast<std::ptrdiff_t>(k * classes),
+        e.probabilities.begin() + static_cast<std::ptrdiff_t>((k + 1) * classes));
+  }
+  services_.store.record_predictions(run_id_, split_name(split), rows);
 }
 
 const Augmenter* RunCell::augmenter() {

@@ -22,6 +22,7 @@
 #include "core/store/store.h"
 #include "engine/data/feature_cache.h"
 #include "engine/data/input_spec.h"
+#include "engine/train/evaluation.h"
 #include "engine/train/output_mode.h"
 #include "engine/train/settings.h"
 #include "tlr/registry.h"
@@ -84,6 +85,8 @@ class RunCell : public Cell {
   const Augmenter* augmenter();
   void load_weights(const nlohmann::json& spec);
   void record_bad_images(Split split);
+  // Records every sample's prediction of `e` (from tlr::evaluate over the split's batches).
+  void record_predictions(Split split, const Evaluation& e);
   std::string component(const char* slot) const;  // "backbone 'vgg'"
 
   ExperimentServices& services_;

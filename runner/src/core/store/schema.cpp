@@ -189,6 +189,117 @@ CREATE TABLE file_hashes (
 );
 )sql";
 
+// v4: replicates, per-sample predictions and the comparison statistics (docs/statistics.md).
+// - runs.replicate: 0-based replicate index of the run's model (runs.seed is its derived seed).
+// - experiments.compare_to: the model the invocation compares every model with (its baseline).
+// - predictions: every evaluated image of a run: test at the end, val at the best-validation
+//   weights of the run's last fit. `sample` is the image's position in the split (the order of
+//   the split lists the run wrote); the test samples of the models of one experiment are the same
+//   images in the same order, so predictions join on (split, sample) across runs. `probabilities`
+//   is a JSON array, one per class (a sigmoid output p gives [1 - p, p]); `score` is the
+//   predicted class's.
+// - model_statistics and mcnemar_tests: what the runner computed from predictions at the end of
+//   the invocation; every number is recomputable from predictions and metrics in SQL or Python.
+// - run_summary and latest_runs gain the replicate; latest_runs keeps the newest run of each
+//   (model, replicate).
+constexpr const char* kSchemaV4 = R"sql(
+ALTER TABLE runs ADD COLUMN replicate INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE experiments ADD COLUMN compare_to TEXT;
+
+CREATE TABLE predictions (
+  run_id          INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+  split           TEXT NOT NULL,
+  sample          INTEGER NOT NULL,
+  sample_id       TEXT NOT NULL,
+  true_label      INTEGER NOT NULL,
+  predicted_label INTEGER NOT NULL,
+  score           REAL NOT NULL,
+  probabilities   TEXT NOT NULL CHECK (json_valid(probabilities)),
+  PRIMARY KEY (run_id, split, sample)
+) WITHOUT ROWID;
+
+CREATE TABLE model_statistics (
+  experiment_id     INTEGER NOT NULL REFERENCES experiments (id) ON DELETE CASCADE,
+  model             TEXT NOT NULL,
+  replicates        INTEGER NOT NULL,  -- completed runs with predictions
+  accuracy_mean     REAL,
+  accuracy_sd       REAL,              -- NULL for one replicate
+  accuracy_low      REAL,              -- 95% interval
+  accuracy_high     REAL,
+  accuracy_interval TEXT NOT NULL,     -- 't' over replicates, 'wilson' over test images
+  f1_mean           REAL,
+  f1_sd             REAL,
+  f1_low            REAL,
+  f1_high           REAL,
+  is_baseline       INTEGER NOT NULL,
+  baseline          TEXT,              -- NULL: not compared (see note)
+  pairs             INTEGER,
+  difference        REAL,              -- mean paired accuracy difference, model - baseline
+  difference_low    REAL,
+  difference_high   REAL,
+  test              TEXT,              -- 'paired_t' | 'mcnemar_exact'
+  statistic         REAL,
+  df                REAL,
+  p                 REAL,
+  p_holm            REAL,
+  verdict           TEXT,              -- better | worse | no detectable difference | baseline
+  note              TEXT,
+  PRIMARY KEY (experiment_id, model)
+);
+
+CREATE TABLE mcnemar_tests (
+  experiment_id   INTEGER NOT NULL REFERENCES experiments (id) ON DELETE CASCADE,
+  model           TEXT NOT NULL,
+  baseline        TEXT NOT NULL,
+  replicate       INTEGER NOT NULL,
+  run_id          INTEGER NOT NULL,
+  baseline_run_id INTEGER NOT NULL,
+  n               INTEGER NOT NULL,  -- test images
+  model_only      INTEGER NOT NULL,  -- b: the model right, the baseline wrong
+  baseline_only   INTEGER NOT NULL,  -- c: the baseline right, the model wrong
+  p               REAL NOT NULL,     -- exact two-sided
+  PRIMARY KEY (experiment_id, model, replicate)
+);
+
+DROP VIEW latest_runs;
+DROP VIEW run_summary;
+CREATE VIEW run_summary AS
+SELECT
+  e.name AS experiment,
+  r.experiment_id,
+  r.id AS run_id,
+  r.model,
+  r.strategy,
+  r.backbone,
+  r.status,
+  (SELECT MAX(val_acc) FROM epochs WHERE run_id = r.id) AS best_val_acc,
+  (SELECT value FROM metrics WHERE run_id = r.id AND split = 'test' AND name = 'accuracy')
+    AS test_accuracy,
+  (SELECT value FROM metrics WHERE run_id = r.id AND split = 'test' AND name = 'precision')
+    AS test_precision,
+  (SELECT value FROM metrics WHERE run_id = r.id AND split = 'test' AND name = 'recall')
+    AS test_recall,
+  (SELECT value FROM metrics WHERE run_id = r.id AND split = 'test' AND name = 'f1') AS test_f1,
+  (SELECT COUNT(*) FROM epochs WHERE run_id = r.id) AS epochs_run,
+  r.wall_seconds,
+  (SELECT AVG(images_per_second) FROM epochs WHERE run_id = r.id) AS mean_images_per_second,
+  (SELECT CAST(value AS INTEGER) FROM metrics
+    WHERE run_id = r.id AND split = 'model' AND name = 'trainable_params') AS trainable_params,
+  r.error,
+  r.seed,
+  r.config_hash,
+  r.started_at,
+  r.finished_at,
+  r.replicate
+FROM runs AS r JOIN experiments AS e ON e.id = r.experiment_id;
+
+CREATE VIEW latest_runs AS
+SELECT s.* FROM run_summary AS s
+WHERE s.run_id = (SELECT MAX(r.id) FROM runs AS r JOIN experiments AS e ON e.id = r.experiment_id
+                  WHERE e.name = s.experiment AND r.model = s.model
+                    AND r.replicate = s.replicate);
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
@@ -196,6 +307,7 @@ const std::vector<Migration>& migrations() {
       {1, kSchemaV1},
       {2, kSchemaV2},
       {3, kSchemaV3},
+      {4, kSchemaV4},
   };
   return steps;
 }

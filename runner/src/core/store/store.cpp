@@ -8,6 +8,8 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -56,7 +58,7 @@ constexpr const char* kSummaryColumns =
     "s.best_val_acc, s.test_accuracy, s.test_precision, s.test_recall, s.test_f1, s.epochs_run, "
     "s.wall_seconds, s.mean_images_per_second, s.trainable_params, s.error, s.seed, "
     "s.config_hash, s.started_at, s.finished_at, "
-    "(SELECT r.identity FROM runs AS r WHERE r.id = s.run_id)";
+    "(SELECT r.identity FROM runs AS r WHERE r.id = s.run_id), s.replicate";
 
 RunSummary read_summary(const Statement& row) {
   RunSummary s;
@@ -82,6 +84,7 @@ RunSummary read_summary(const Statement& row) {
   s.started_at = row.text(19);
   s.finished_at = row.text(20);
   s.identity = row.text(21);
+  s.replicate = static_cast<int>(row.int64(22));
   return s;
 }
 
@@ -262,15 +265,17 @@ std::int64_t Store::begin_run(const RunStart& run) {
       run.versions_json.empty() ? build_versions_json() : run.versions_json;
   std::int64_t id = 0;
   write_transaction(db_.get(), path_, what, [&] {
-    Statement insert(db_.get(), path_,
-                     "INSERT INTO runs (experiment_id, model, strategy, backbone, config_json, "
-                     "config_hash, seed, host, pid, versions, threads, device, identity) "
-                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULLIF(?, ''))",
-                     what);
+    Statement insert(
+        db_.get(), path_,
+        "INSERT INTO runs (experiment_id, model, strategy, backbone, config_json, "
+        "config_hash, seed, host, pid, versions, threads, device, identity, replicate) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULLIF(?, ''), ?)",
+        what);
     insert.bind(1, run.experiment_id).bind(2, run.model).bind(3, run.strategy);
     insert.bind(4, run.backbone).bind(5, run.config_json).bind(6, run.config_hash);
     insert.bind(7, run.seed).bind(8, host_name()).bind(9, static_cast<std::int64_t>(getpid()));
     insert.bind(10, versions).bind(11, run.threads).bind(12, run.device).bind(13, run.identity);
+    insert.bind(14, run.replicate);
     insert.run();
     id = sqlite3_last_insert_rowid(db_.get());
     Statement plugin(db_.get(), path_,
@@ -349,6 +354,121 @@ void Store::record_confusion(std::int64_t run_id, const std::string& split,
         insert.bind(7, counts[t][p]);
         insert.run();
       }
+    }
+  });
+}
+
+void Store::record_predictions(std::int64_t run_id, const std::string& split,
+                               const std::vector<Prediction>& rows) {
+  const std::string what =
+      "cannot record " + split + " predictions of run " + std::to_string(run_id);
+  write_transaction(db_.get(), path_, what, [&] {
+    Statement clear(db_.get(), path_, "DELETE FROM predictions WHERE run_id = ? AND split = ?",
+                    what);
+    clear.bind(1, run_id).bind(2, split);
+    clear.run();
+    Statement insert(db_.get(), path_,
+                     "INSERT INTO predictions (run_id, split, sample, sample_id, true_label, "
+                     "predicted_label, score, probabilities) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                     what);
+    std::string probabilities;
+    for (const Prediction& row : rows) {
+      // %.9g prints a float exactly (9 significant digits round-trip IEEE single precision).
+      probabilities = "[";
+      for (std::size_t c = 0; c < row.probabilities.size(); ++c) {
+        char number[32];
+        std::snprintf(number, sizeof number, "%.9g", static_cast<double>(row.probabilities[c]));
+        probabilities += (c > 0 ? "," : "") + std::string(number);
+      }
+      probabilities += "]";
+      const auto predicted = static_cast<std::size_t>(row.predicted_label);
+      const double score = predicted < row.probabilities.size()
+                               ? static_cast<double>(row.probabilities[predicted])
+                               : std::numeric_limits<double>::quiet_NaN();
+      insert.bind(1, run_id).bind(2, split).bind(3, row.sample).bind(4, row.sample_id);
+      insert.bind(5, row.true_label).bind(6, row.predicted_label).bind(7, score);
+      insert.bind(8, probabilities);
+      insert.run();
+    }
+  });
+}
+
+void Store::set_compare_to(std::int64_t experiment_id, const std::string& model) {
+  const std::string what =
+      "cannot record the baseline of experiment " + std::to_string(experiment_id);
+  write_transaction(db_.get(), path_, what, [&] {
+    Statement update(db_.get(), path_,
+                     "UPDATE experiments SET compare_to = NULLIF(?, '') WHERE id = ?", what);
+    update.bind(1, model).bind(2, experiment_id);
+    update.run();
+  });
+}
+
+namespace {
+
+std::optional<double> finite_or_null(double v) {
+  return std::isfinite(v) ? std::optional<double>(v) : std::nullopt;
+}
+
+}  // namespace
+
+void Store::record_statistics(std::int64_t experiment_id,
+                              const std::vector<stats::ModelStatistics>& statistics) {
+  const std::string what =
+      "cannot record the statistics of experiment " + std::to_string(experiment_id);
+  write_transaction(db_.get(), path_, what, [&] {
+    for (const char* sql : {"DELETE FROM model_statistics WHERE experiment_id = ?",
+                            "DELETE FROM mcnemar_tests WHERE experiment_id = ?"}) {
+      Statement clear(db_.get(), path_, sql, what);
+      clear.bind(1, experiment_id);
+      clear.run();
+    }
+    Statement model(
+        db_.get(), path_,
+        "INSERT INTO model_statistics (experiment_id, model, replicates, accuracy_mean, "
+        "accuracy_sd, accuracy_low, accuracy_high, accuracy_interval, f1_mean, f1_sd, f1_low, "
+        "f1_high, is_baseline, baseline, pairs, difference, difference_low, difference_high, "
+        "test, statistic, df, p, p_holm, verdict, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+        "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULLIF(?, ''))",
+        what);
+    Statement mcnemar(db_.get(), path_,
+                      "INSERT INTO mcnemar_tests (experiment_id, model, baseline, replicate, "
+                      "run_id, baseline_run_id, n, model_only, baseline_only, p) "
+                      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                      what);
+    for (const stats::ModelStatistics& m : statistics) {
+      model.bind(1, experiment_id).bind(2, m.model).bind(3, m.replicates);
+      if (m.replicates > 0) {
+        model.bind(4, finite_or_null(m.accuracy.mean)).bind(5, finite_or_null(m.accuracy.sd));
+        model.bind(6, finite_or_null(m.accuracy.low)).bind(7, finite_or_null(m.accuracy.high));
+        model.bind(9, finite_or_null(m.f1.mean)).bind(10, finite_or_null(m.f1.sd));
+        model.bind(11, finite_or_null(m.f1.low)).bind(12, finite_or_null(m.f1.high));
+      } else {
+        for (int column : {4, 5, 6, 7, 9, 10, 11, 12}) model.bind_null(column);
+      }
+      model.bind(8, m.accuracy.method).bind(13, m.is_baseline ? 1 : 0);
+      if (m.comparison) {
+        const stats::Comparison& c = *m.comparison;
+        model.bind(14, c.baseline).bind(15, c.pairs).bind(16, finite_or_null(c.difference));
+        model.bind(17, finite_or_null(c.low)).bind(18, finite_or_null(c.high)).bind(19, c.test);
+        model.bind(20, finite_or_null(c.statistic)).bind(21, c.df).bind(22, c.p);
+        model.bind(23, c.p_holm).bind(24, c.verdict);
+        for (const stats::McNemarTest& t : c.mcnemar) {
+          mcnemar.bind(1, experiment_id).bind(2, m.model).bind(3, c.baseline).bind(4, t.replicate);
+          mcnemar.bind(5, t.run_id).bind(6, t.baseline_run_id).bind(7, t.n).bind(8, t.model_only);
+          mcnemar.bind(9, t.baseline_only).bind(10, t.p);
+          mcnemar.run();
+        }
+      } else {
+        for (int column = 14; column <= 23; ++column) model.bind_null(column);
+        if (m.is_baseline) {
+          model.bind(24, "baseline");
+        } else {
+          model.bind_null(24);
+        }
+      }
+      model.bind(25, m.note);
+      model.run();
     }
   });
 }
@@ -491,7 +611,8 @@ void Store::resume_run(std::int64_t run_id, int keep_epochs) {
     epochs.bind(1, run_id).bind(2, keep_epochs);
     epochs.run();
     for (const char* sql :
-         {"DELETE FROM metrics WHERE run_id = ?", "DELETE FROM confusion WHERE run_id = ?"}) {
+         {"DELETE FROM metrics WHERE run_id = ?", "DELETE FROM confusion WHERE run_id = ?",
+          "DELETE FROM predictions WHERE run_id = ?"}) {
       Statement clear(db_.get(), path_, sql, what);
       clear.bind(1, run_id);
       clear.run();
@@ -681,6 +802,44 @@ std::vector<Artifact> Store::artifacts(std::int64_t run_id) const {
     rows.push_back({query.text(0), query.text(1), query.text(2), query.int64(3)});
   }
   return rows;
+}
+
+std::vector<Prediction> Store::predictions(std::int64_t run_id, const std::string& split) const {
+  Statement query(db_.get(), path_,
+                  "SELECT sample, sample_id, true_label, predicted_label, probabilities "
+                  "FROM predictions WHERE run_id = ? AND split = ? ORDER BY sample",
+                  "cannot read " + split + " predictions of run " + std::to_string(run_id));
+  query.bind(1, run_id).bind(2, split);
+  std::vector<Prediction> rows;
+  while (query.step()) {
+    Prediction row;
+    row.sample = query.int64(0);
+    row.sample_id = query.text(1);
+    row.true_label = query.int64(2);
+    row.predicted_label = query.int64(3);
+    for (const auto& p : nlohmann::json::parse(query.text(4))) {
+      row.probabilities.push_back(p.get<float>());
+    }
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+std::optional<std::int64_t> Store::latest_invocation(const std::string& experiment) const {
+  Statement query(db_.get(), path_,
+                  "SELECT id FROM experiments WHERE name = ? ORDER BY id DESC LIMIT 1",
+                  "cannot read invocations of experiment '" + experiment + "'");
+  query.bind(1, experiment);
+  if (!query.step()) return std::nullopt;
+  return query.int64(0);
+}
+
+std::string Store::compare_to(std::int64_t experiment_id) const {
+  Statement query(db_.get(), path_, "SELECT compare_to FROM experiments WHERE id = ?",
+                  "cannot read experiment " + std::to_string(experiment_id));
+  query.bind(1, experiment_id);
+  if (!query.step()) return "";
+  return query.text(0);
 }
 
 std::vector<PluginUse> Store::plugins(std::int64_t run_id) const {

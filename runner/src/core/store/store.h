@@ -26,6 +26,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/stats/comparison.h"
+
 struct sqlite3;
 
 namespace tlr {
@@ -54,6 +56,7 @@ struct RunStart {
   std::string config_json;  // the resolved model as JSON; must be valid JSON
   std::string config_hash;  // sha256 of its canonical JSON
   std::int64_t seed = 0;
+  int replicate = 0;               // 0-based replicate index (runs.replicate)
   int threads = 0;                 // torch intra-op threads the run uses
   std::string versions_json;       // empty: build_versions_json()
   std::string device = "cpu";      // torch::Device::str() of the device the run uses
@@ -95,6 +98,7 @@ struct RunSummary {
   std::optional<std::int64_t> trainable_params;
   std::string error;  // "" unless failed or interrupted
   std::int64_t seed = 0;
+  int replicate = 0;  // 0-based (runs.replicate)
   std::string config_hash;
   std::string started_at, finished_at;  // ISO-8601 UTC; finished_at "" while running
   std::string identity;                 // runs.identity; "" for NULL
@@ -116,6 +120,16 @@ struct CellState {
 struct ConfusionMatrix {
   std::vector<std::string> classes;
   std::vector<std::vector<std::int64_t>> counts;
+};
+
+// One image's prediction (table predictions). `sample` is its position in the split (the order
+// of the split lists and of the evaluation), `sample_id` the dataset's id of the image.
+struct Prediction {
+  std::int64_t sample = 0;
+  std::string sample_id;
+  std::int64_t true_label = 0;
+  std::int64_t predicted_label = 0;
+  std::vector<float> probabilities;  // per class (sigmoid: {1 - p, p}); predicted's is the score
 };
 
 struct Artifact {
@@ -163,6 +177,14 @@ class Store {
   void record_confusion(std::int64_t run_id, const std::string& split,
                         const std::vector<std::string>& classes,
                         const std::vector<std::vector<std::int64_t>>& counts);
+  // Replaces the run's predictions for `split` ("test", "val") in one transaction.
+  void record_predictions(std::int64_t run_id, const std::string& split,
+                          const std::vector<Prediction>& rows);
+  // Records the baseline an invocation compares its models with (experiments.compare_to).
+  void set_compare_to(std::int64_t experiment_id, const std::string& model);
+  // Replaces the invocation's rows of model_statistics and mcnemar_tests, in one transaction.
+  void record_statistics(std::int64_t experiment_id,
+                         const std::vector<stats::ModelStatistics>& statistics);
   // Records a file the run produced with its sha256 and size; `path` is stored as given. Recording
   // the same path again (a checkpoint rewritten) updates the row. Throws if the file is unreadable.
   void record_artifact(std::int64_t run_id, const std::string& kind, const std::string& path);
@@ -216,6 +238,12 @@ class Store {
   std::optional<ConfusionMatrix> confusion(std::int64_t run_id,
                                            const std::string& split = "test") const;
   std::vector<Artifact> artifacts(std::int64_t run_id) const;
+  // The run's predictions for `split`, by sample; empty when none were recorded.
+  std::vector<Prediction> predictions(std::int64_t run_id, const std::string& split) const;
+  // The newest invocation of the named experiment; nullopt when it never ran.
+  std::optional<std::int64_t> latest_invocation(const std::string& experiment) const;
+  // experiments.compare_to of an invocation ("" when not set).
+  std::string compare_to(std::int64_t experiment_id) const;
   // The run's plugin libraries, by kind.
   std::vector<PluginUse> plugins(std::int64_t run_id) const;
   // The newest completed run that recorded an artifact of `kind` at `path`; nullopt when none did.

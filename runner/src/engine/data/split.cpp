@@ -4,6 +4,7 @@
 #include <array>
 #include <cmath>
 #include <cstdio>
+#include <optional>
 #include <random>
 #include <sstream>
 
@@ -82,6 +83,7 @@ struct Draw {
 // cuts it into the draws' runs, appended to out[split] (each run ascending).
 void cut_pool(const std::string& class_name, const std::string& pool_name,
               std::vector<std::size_t> pool, const std::vector<Draw>& draws, std::uint64_t seed,
+              const std::optional<std::uint64_t>& train_val_seed,
               std::array<std::vector<std::size_t>, 3>& out) {
   const std::size_t n = pool.size();
   std::vector<std::size_t> counts(draws.size(), 0);
@@ -120,7 +122,17 @@ void cut_pool(const std::string& class_name, const std::string& pool_name,
   std::mt19937_64 rng(stream_seed(seed, class_name, pool_name));
   fisher_yates(pool, rng, IndexDraw::exact);
   std::size_t at = 0;
+  bool redrawn = false;
   for (std::size_t k = 0; k < draws.size(); ++k) {
+    if (train_val_seed && !redrawn && draws[k].split != kTest) {
+      // What the test draw left is shuffled again with the train/val seed: replicates that
+      // redraw their training sample keep the same test images.
+      std::vector<std::size_t> rest(pool.begin() + at, pool.end());
+      std::mt19937_64 rest_rng(stream_seed(*train_val_seed, class_name, pool_name));
+      fisher_yates(rest, rest_rng, IndexDraw::exact);
+      std::copy(rest.begin(), rest.end(), pool.begin() + at);
+      redrawn = true;
+    }
     std::vector<std::size_t> run(pool.begin() + at, pool.begin() + at + counts[k]);
     at += counts[k];
     std::sort(run.begin(), run.end());
@@ -146,14 +158,18 @@ std::string hex64(std::uint64_t v) {
 }  // namespace
 
 SplitPlan make_split(const Dataset& dataset, const Params& split) {
-  check_keys(split, {"classes", "per_class", "seed", "use_subsets"}, "");
+  check_keys(split, {"classes", "per_class", "seed", "train_val_seed", "use_subsets"}, "");
   Params per_class;
   std::vector<std::string> wanted;
   std::uint64_t seed = 42;
+  std::optional<std::uint64_t> train_val_seed;
   try {
     per_class = split.child("per_class");
     wanted = split.strings("classes");
     seed = static_cast<std::uint64_t>(split.integer("seed", 42));
+    if (split.has("train_val_seed")) {
+      train_val_seed = static_cast<std::uint64_t>(split.integer("train_val_seed", 0));
+    }
   } catch (const Error& e) {
     fail(e.what());
   }
@@ -239,7 +255,7 @@ SplitPlan make_split(const Dataset& dataset, const Params& split) {
       if (pool.empty()) fail("class '" + name + "' has no images");
       cut_pool(name, "", std::move(pool),
                {{kTest, amounts[kTest]}, {kVal, amounts[kVal]}, {kTrain, amounts[kTrain]}}, seed,
-               out);
+               train_val_seed, out);
       continue;
     }
     for (int s = 1; s <= 3; ++s) {
@@ -252,10 +268,14 @@ SplitPlan make_split(const Dataset& dataset, const Params& split) {
     if (!present[3] && amounts[kTest].given) from_train.push_back({kTest, amounts[kTest]});
     if (!present[2] && amounts[kVal].given) from_train.push_back({kVal, amounts[kVal]});
     from_train.push_back({kTrain, amounts[kTrain]});
-    cut_pool(name, "train", std::move(pools[1]), from_train, seed, out);
-    if (present[2]) cut_pool(name, "val", std::move(pools[2]), {{kVal, amounts[kVal]}}, seed, out);
+    cut_pool(name, "train", std::move(pools[1]), from_train, seed, train_val_seed, out);
+    if (present[2]) {
+      cut_pool(name, "val", std::move(pools[2]), {{kVal, amounts[kVal]}}, seed, train_val_seed,
+               out);
+    }
     if (present[3]) {
-      cut_pool(name, "test", std::move(pools[3]), {{kTest, amounts[kTest]}}, seed, out);
+      cut_pool(name, "test", std::move(pools[3]), {{kTest, amounts[kTest]}}, seed, train_val_seed,
+               out);
     }
   }
   plan.train = std::move(out[kTrain]);

@@ -8,6 +8,9 @@
 //                running sum (round(N*f_test), round(N*(f_test+f_val)) - that, ...), so fractions
 //                summing to 1 use every sample
 //   seed         default 42
+//   train_val_seed  when given, what the test draw leaves of each pool is shuffled again with
+//                this seed before val and train are cut from it: other train/val images, the same
+//                test images (replicates with `vary: [train_sample]`)
 //   use_subsets  default: true when the dataset reports subsets (Dataset::subset() not "")
 //
 // Pools. Each class's samples are drawn from pools without replacement:
@@ -50,7 +53,8 @@ struct SplitPlan {
   std::string fingerprint;                    // hash of the dataset fingerprint + split parameters
 };
 
-// `split` is the YAML's data.split object (classes, per_class{train,val,test}, seed, use_subsets).
+// `split` is the YAML's data.split object (classes, per_class{train,val,test}, seed,
+// train_val_seed, use_subsets).
 // Throws tlr::Error, "data.split: error: ..." on one line, for an unknown key or class name (with
 // a did-you-mean), an empty class, a class missing from a subset, per-class counts larger than a
 // class (`class 'Shirt' has 6000 images, per_class asks 1500+500+5000`), or fractions summing

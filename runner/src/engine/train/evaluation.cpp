@@ -72,6 +72,7 @@ Evaluation evaluate(Classifier& model, Batches& test, OutputMode mode, int class
   model.eval();
   test.start_epoch(0);
   std::vector<std::int64_t> labels, predicted;
+  std::vector<float> probabilities;
   double loss_sum = 0;
   torch::Tensor inputs, batch_labels;
   while (test.next(inputs, batch_labels)) {
@@ -85,10 +86,24 @@ Evaluation evaluate(Classifier& model, Batches& test, OutputMode mode, int class
     labels.insert(labels.end(), l.data_ptr<std::int64_t>(), l.data_ptr<std::int64_t>() + l.numel());
     predicted.insert(predicted.end(), p.data_ptr<std::int64_t>(),
                      p.data_ptr<std::int64_t>() + p.numel());
+    torch::Tensor probs;
+    if (mode == OutputMode::sigmoid) {
+      torch::Tensor positive = torch::sigmoid(logits.reshape({-1, 1}).to(torch::kFloat));
+      probs = torch::cat({1 - positive, positive}, 1);
+    } else {
+      probs = torch::softmax(logits.to(torch::kFloat), 1);
+    }
+    probs = probs.to(torch::kCPU).contiguous();
+    probabilities.insert(probabilities.end(), probs.data_ptr<float>(),
+                         probs.data_ptr<float>() + probs.numel());
   }
   if (labels.empty()) throw Error("evaluation: the test split gave no batches");
-  return score_predictions(labels, predicted, classes,
-                           loss_sum / static_cast<double>(labels.size()));
+  Evaluation e =
+      score_predictions(labels, predicted, classes, loss_sum / static_cast<double>(labels.size()));
+  e.labels = std::move(labels);
+  e.predicted = std::move(predicted);
+  e.probabilities = std::move(probabilities);
+  return e;
 }
 
 }  // namespace tlr

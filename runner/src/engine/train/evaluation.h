@@ -32,6 +32,11 @@ struct Evaluation {
   double macro_f1 = 0;
   std::vector<ClassMetrics> per_class;
   std::vector<std::vector<std::int64_t>> confusion;  // [true label][predicted label]
+  // Per sample, in the order the batches gave them (evaluate() only; score_predictions leaves
+  // probabilities empty): true and predicted label, and the class probabilities, row-major
+  // samples x classes (softmax; a sigmoid output p gives {1 - p, p}).
+  std::vector<std::int64_t> labels, predicted;
+  std::vector<float> probabilities;
 };
 
 // Runs `model` in inference mode over every batch of `test` (start_epoch(0)).
