@@ -55,7 +55,8 @@ fi
 results=$work/results
 db=$results/results.db
 
-sets=(--set '*.training.early_stopping.patience=0')
+# One run per model: the Python side trains each model once (the file's replicates multiply both).
+sets=(--set '*.training.early_stopping.patience=0' --set 'replicates=1')
 if [ -n "$per_class" ]; then
   IFS=, read -r t v e <<<"$per_class"
   sets+=(--set "*.data.split.per_class={train: $t, val: $v, test: $e}")

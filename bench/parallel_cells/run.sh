@@ -16,7 +16,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 build=$repo/build
 if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then build=$1; shift; fi
-file=experiments/five_models_by_size.yaml threads=2 jobs=2 rounds=1 keep="" sets=()
+# One replicate per cell by default (the figures in README were measured so); --set replicates=3
+# gives the file's own count.
+file=experiments/five_models_by_size.yaml threads=2 jobs=2 rounds=1 keep="" sets=(--set replicates=1)
 while [ $# -gt 0 ]; do
   case $1 in
     --file) file=$2; shift 2 ;;

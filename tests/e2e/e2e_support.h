@@ -33,8 +33,8 @@ namespace fs = std::filesystem;
 // Running the runner
 
 // The overrides that make any experiment file run in seconds: one epoch, one pass over a few
-// images per class, the data in `data_root`, results in `tmp`; `sets` are more --set overrides
-// (random init instead of published weight files, small inputs and widths).
+// images per class, one replicate, the data in `data_root`, results in `tmp`; `sets` are more --set
+// overrides (random init instead of published weight files, small inputs and widths).
 inline std::vector<std::string> tiny_run(const std::string& file, const TempDir& tmp,
                                          const fs::path& data_root,
                                          const std::vector<std::string>& sets,
@@ -44,6 +44,9 @@ inline std::vector<std::string> tiny_run(const std::string& file, const TempDir&
       "*.training.steps_per_epoch=0",
       "*.data.split.per_class={train: 4, val: 2, test: 2}",
       "defaults.data.dataset.params.root=" + data_root.string(),
+      // One run per model: the shipped files' replicates multiply the time, not what is tested
+      // (tests/e2e/statistics_test.cpp runs the default with its replicates).
+      "replicates=1",
   };
   overrides.insert(overrides.end(), sets.begin(), sets.end());
   std::vector<std::string> args = {"experiments/" + file};

@@ -22,6 +22,7 @@
 #include <opencv2/imgproc.hpp>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "core/store/store.h"
@@ -214,20 +215,25 @@ TEST(E2eExperiment, Vgg16Features) {
 
 TEST(E2eCli, ValidatePrintsOkForEveryExperimentFile) {
   TempDir tmp;
-  const std::vector<std::pair<std::string, int>> files = {
-      {"five_models.yaml", 6},         {"cats_vs_dogs_vgg16.yaml", 5}, {"cifar10_vgg19.yaml", 1},
-      {"fruit30_resnet18.yaml", 3},    {"multiclass_folder.yaml", 2},  {"vgg16_features.yaml", 1},
-      {"five_models_by_size.yaml", 26}};
-  for (const auto& [file, models] : files) {
+  // Models, and runs with their replicates: five_models runs the five compared models 5 times and
+  // its source stage once; five_models_by_size each of its 25 cells 3 times.
+  const std::vector<std::tuple<std::string, int, int>> files = {
+      {"five_models.yaml", 6, 26},         {"cats_vs_dogs_vgg16.yaml", 5, 5},
+      {"cifar10_vgg19.yaml", 1, 1},        {"fruit30_resnet18.yaml", 3, 3},
+      {"multiclass_folder.yaml", 2, 2},    {"vgg16_features.yaml", 1, 1},
+      {"five_models_by_size.yaml", 26, 76}};
+  for (const auto& [file, models, cells] : files) {
     SCOPED_TRACE(file);
     const Outcome o = runner({"validate", "experiments/" + file}, tmp.path());
     EXPECT_EQ(o.exit_code, 0) << describe(o);
+    const std::string runs =
+        cells > models ? " (" + std::to_string(cells) + " runs with their replicates)" : "";
     EXPECT_EQ(o.out, "experiments/" + file + ": ok: " + std::to_string(models) +
-                         (models == 1 ? " model, built and probed\n"
-                                      : " models, each built and probed\n"));
+                         (models == 1 ? " model" + runs + ", built and probed\n"
+                                      : " models" + runs + ", each built and probed\n"));
     const Outcome dry = runner({"experiments/" + file, "--dry-run"}, tmp.path());
     EXPECT_EQ(dry.exit_code, 0) << describe(dry);
-    EXPECT_EQ(count_of(dry.out, "\nmodel "), static_cast<std::size_t>(models)) << dry.out;
+    EXPECT_EQ(count_of(dry.out, "\nmodel "), static_cast<std::size_t>(cells)) << dry.out;
   }
 }
 

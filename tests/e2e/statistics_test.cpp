@@ -169,6 +169,30 @@ TEST(Statistics, ReplicatesOfOneModelRunAndRerunByItsName) {
   EXPECT_EQ(query(db, "SELECT model || '#' || replicate FROM runs WHERE id = 3"), "other#1");
 }
 
+// The shipped default with its replicates (2 here, tiny data): the source stage once, every
+// compared model twice, and a table with a verdict for each against the scratch CNN.
+TEST(Statistics, TheDefaultExperimentComparesItsReplicatesWithTheScratchCnn) {
+  TempDir tmp;
+  write_fashion_mnist(tmp);
+  std::vector<std::string> args = five_models_args(tmp, /*quiet=*/true);
+  args.insert(args.end(), {"--set", "replicates=2"});
+  const Outcome o = runner(args, tmp.path());
+  ASSERT_EQ(o.exit_code, 0) << describe(o);
+  const fs::path db = tmp / "results.db";
+  EXPECT_EQ(query(db, "SELECT COUNT(*) FROM runs WHERE model = 'source_pretrain'"), "1");
+  EXPECT_EQ(query(db, "SELECT COUNT(*) FROM runs"), "11");
+  EXPECT_EQ(query(db, "SELECT verdict FROM model_statistics WHERE model = 'basic_cnn'"),
+            "baseline");
+  EXPECT_EQ(query(db,
+                  "SELECT COUNT(*) FROM model_statistics WHERE baseline = 'basic_cnn' AND "
+                  "pairs = 2 AND test = 'paired_t' AND verdict IS NOT NULL"),
+            "4");
+  EXPECT_EQ(query(db, "SELECT note FROM model_statistics WHERE model = 'source_pretrain'"),
+            "test set differs from baseline 'basic_cnn'");
+  EXPECT_NE(o.out.find("vgg_fine_tune "), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("baseline"), std::string::npos) << o.out;
+}
+
 TEST(Statistics, BadReplicateSettingsAreLocated) {
   TempDir tmp;
   const fs::path file = write_replicated_experiment(

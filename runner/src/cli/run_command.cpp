@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <regex>
+#include <set>
 
 #include "cli/commands.h"
 #include "cli/common.h"
@@ -317,9 +318,14 @@ int validate_command(const std::vector<std::string>& args) {
   const std::string device = vm["device"].as<std::string>();
   if (!device_option_ok("validate", device)) return kExitBadInput;
   if (!probe(checked.plan, registry, "results", {}, device)) return kExitBadInput;
-  const std::size_t models = checked.plan.models.size();
+  std::set<std::string> distinct;
+  for (const auto& cell : checked.plan.models) distinct.insert(cell.model);
+  const std::size_t models = distinct.size(), cells = checked.plan.models.size();
   std::cout << vm["file"].as<std::string>() << ": ok: " << models
-            << (models == 1 ? " model, built and probed\n" : " models, each built and probed\n");
+            << (models == 1 ? " model" : " models")
+            << (cells > models ? " (" + std::to_string(cells) + " runs with their replicates)"
+                               : std::string())
+            << (models == 1 ? ", built and probed\n" : ", each built and probed\n");
   return kExitOk;
 }
 
