@@ -128,7 +128,7 @@ struct Fixture {
     source.replicates = 1;
     source.accuracy = interval(1000, 0.94, NAN, 0.9235, 0.9531, "wilson");
     source.f1 = interval(1, 0.92, NAN, NAN, NAN, "");
-    source.note = "different test set";
+    source.note = "test set differs from baseline 'basic_cnn'";
     stats.push_back(source);
   }
 };
@@ -167,7 +167,7 @@ p (Holm): paired t-test over the replicate differences, adjusted by Holm over th
   verdict better or worse when it is below 0.05, else no detectable difference.
 McNemar p<0.05 in k of R replicate pairs (per pair, uncorrected): vgg_features 3/5, vgg_fine_tune 0/4, vgg_frozen_aug
   3/3.
-source_pretrain: not compared: different test set.
+source_pretrain: not compared: test set differs from baseline 'basic_cnn'.
 Per run (strategy, trainable parameters, precision, recall): runner report --runs.
 
 vgg_fine_tune#5: failed: loss is NaN at epoch 3
@@ -185,8 +185,9 @@ TEST(ComparisonTable, MarkdownHasTheSameColumnsAndTheNotesAsParagraphs) {
   EXPECT_EQ(lines[3],
             "| vgg_features    |    5 | 79.4% [79.0, 79.8] | 0.774 | +1.8 [+1.0, +2.6] |  0.00420 "
             "| better                   |     22 |  10s |");
-  EXPECT_NE(md.find("\n\nsource_pretrain: not compared: different test set.\n\n"),
-            std::string::npos)
+  EXPECT_NE(
+      md.find("\n\nsource_pretrain: not compared: test set differs from baseline 'basic_cnn'.\n\n"),
+      std::string::npos)
       << md;
   EXPECT_NE(md.find("\n- vgg_fine_tune#5: failed: loss is NaN at epoch 3\n"), std::string::npos)
       << md;
@@ -252,7 +253,7 @@ TEST(ComparisonTable, JsonCarriesEveryStatisticWithNullForNaN) {
   EXPECT_DOUBLE_EQ(source["f1"]["mean"].get<double>(), 0.92);
   EXPECT_TRUE(source["comparison"].is_null());
   EXPECT_EQ(source["is_baseline"], false);
-  EXPECT_EQ(source["note"], "different test set");
+  EXPECT_EQ(source["note"], "test set differs from baseline 'basic_cnn'");
 }
 
 TEST(ComparisonTable, CsvHasOneFlatRowPerModel) {
@@ -294,7 +295,7 @@ TEST(ComparisonTable, CsvHasOneFlatRowPerModel) {
   EXPECT_EQ(rows[4]["accuracy_sd"], "");  // NaN
   EXPECT_EQ(rows[4]["accuracy_method"], "wilson");
   EXPECT_EQ(rows[4]["f1_low"], "");
-  EXPECT_EQ(rows[4]["note"], "different test set");
+  EXPECT_EQ(rows[4]["note"], "test set differs from baseline 'basic_cnn'");
   EXPECT_EQ(rows[4]["wall_seconds"], "93");
   EXPECT_EQ(rows[4]["trainable_params"], "1253304");
 }
@@ -373,17 +374,19 @@ TEST(ForestPlot, OneWhiskerPerModelAndADotPerReplicate) {
   const Fixture f;
   const std::string svg = forest_plot_svg(f.rows, f.stats);
   EXPECT_EQ(svg.rfind("<svg class=\"forest\"", 0), 0u);
-  EXPECT_EQ(count_of(svg, "class=\"whisker\""), 5u);
-  EXPECT_EQ(count_of(svg, "class=\"mean\""), 5u);
-  // 5 + 5 + 4 completed (one failed) + 3 + 1.
-  EXPECT_EQ(count_of(svg, "class=\"replicate\""), 18u);
+  // source_pretrain, on its own test images, is named under the plot instead.
+  EXPECT_EQ(count_of(svg, "class=\"whisker\""), 4u);
+  EXPECT_EQ(count_of(svg, "class=\"mean\""), 4u);
+  // 5 + 5 + 4 completed (one failed) + 3.
+  EXPECT_EQ(count_of(svg, "class=\"replicate\""), 17u);
   EXPECT_EQ(count_of(svg, "class=\"baseline-line\""), 1u);
   EXPECT_EQ(count_of(svg, "class=\"baseline-row\""), 1u);
   EXPECT_NE(svg.find(">basic_cnn (baseline)</text>"), std::string::npos);
   EXPECT_NE(svg.find(">better (p 0.00420)</text>"), std::string::npos);
   EXPECT_NE(svg.find(">no detectable difference (p 0.410)</text>"), std::string::npos);
   EXPECT_NE(svg.find(">worse (p &lt;0.001)</text>"), std::string::npos);
-  EXPECT_NE(svg.find(">not compared: different test set</text>"), std::string::npos);
+  EXPECT_NE(svg.find("Not in the plot (evaluated on other test images): source_pretrain."),
+            std::string::npos);
 }
 
 TEST(HtmlReport, ForestPlotThenTableThenASectionPerModel) {
@@ -407,7 +410,7 @@ TEST(HtmlReport, ForestPlotThenTableThenASectionPerModel) {
     ASSERT_NE(section, std::string::npos);
     EXPECT_LT(forest, table);
     EXPECT_LT(table, section);
-    EXPECT_EQ(count_of(html, "class=\"whisker\""), 5u);
+    EXPECT_EQ(count_of(html, "class=\"whisker\""), 4u);
     EXPECT_EQ(count_of(html, "<section class=\"model\""), 5u);
     EXPECT_NE(html.find("<td>3 of 5</td>"), std::string::npos);  // McNemar p<0.05 per pair
     EXPECT_NE(html.find("<li>vgg_fine_tune#5: failed: loss is NaN at epoch 3</li>"),

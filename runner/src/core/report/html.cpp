@@ -174,7 +174,35 @@ double tick_step(double span) {
   return 25;
 }
 
-std::string forest_plot(const std::vector<report::ModelRow>& rows) {
+// A model evaluated on other test images than its baseline (a source pretraining stage on its own
+// classes) would stretch the axis far from the compared models; it is named under the plot.
+bool on_other_test_images(const report::ModelRow& row) {
+  return row.statistics && !row.statistics->is_baseline && !row.statistics->comparison &&
+         row.statistics->note.find("test set differs") != std::string::npos;
+}
+
+std::string forest_plot_of(const std::vector<report::ModelRow>& rows);
+
+std::string forest_plot(const std::vector<report::ModelRow>& all_rows) {
+  std::vector<report::ModelRow> rows;
+  std::string left_out;
+  for (const auto& row : all_rows) {
+    if (on_other_test_images(row)) {
+      left_out += (left_out.empty() ? "" : ", ") + row.model;
+    } else {
+      rows.push_back(row);
+    }
+  }
+  std::string svg_text = forest_plot_of(rows);
+  if (!left_out.empty()) {
+    svg_text +=
+        "<p class=\"note\">Not in the plot (evaluated on other test images): " + escape(left_out) +
+        ".</p>";
+  }
+  return svg_text;
+}
+
+std::string forest_plot_of(const std::vector<report::ModelRow>& rows) {
   const double w = 960, label_w = 190, verdict_w = 230, row_h = 24, top = 26, bottom = 38;
   const double x0 = label_w, x1 = w - verdict_w;
   const double h = top + row_h * double(rows.size()) + bottom;
