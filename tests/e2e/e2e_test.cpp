@@ -71,7 +71,7 @@ TEST(E2eExperiment, FiveModelsBySize) {
   for (const std::string& set : std::vector<std::string>{
            "*.training.epochs=1", "*.data.split.per_class.val=1", "*.data.split.per_class.test=2",
            "blocks.source_data.data.split.per_class.train=4",
-           "matrix.data.split.per_class.train=[2, 4]",
+           "matrix.data.split.per_class.train=[2, 4]", "replicates=1",
            "defaults.data.dataset.params.root=" + (tmp / "fashion-mnist").string()}) {
     args.insert(args.end(), {"--set", set});
   }
