@@ -298,7 +298,7 @@ class Resolver {
       }
     }
     if (root.contains("compare_to") && root["compare_to"].is_string()) {
-      const std::string name = root["compare_to"].get<std::string>();
+      std::string name = root["compare_to"].get<std::string>();
       if (std::find(written.begin(), written.end(), name) == written.end()) {
         const Origin o = find_origin(doc_.origins, "/compare_to");
         out->push_back({o.value.file, o.value.line, o.value.column,
