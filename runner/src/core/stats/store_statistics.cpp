@@ -65,6 +65,16 @@ std::vector<ModelStatistics> statistics_of_runs(const Store& store,
     const auto [written, suffix] = split_matrix_suffix(m.model);
     std::string baseline = baseline_name;
     if (!suffix.empty() && index.count(baseline_name + suffix) > 0) baseline += suffix;
+    if (suffix.empty() && index.count(baseline) == 0) {
+      // A stage outside the matrix (the source pretraining) next to the baseline's matrix cells:
+      // its comparison is with the first of them, so its note says what differs.
+      for (const ModelResults& other : models) {
+        if (other.model.rfind(baseline_name + "@", 0) == 0) {
+          baseline = other.model;
+          break;
+        }
+      }
+    }
     if (baseline == m.model) {
       m.is_baseline = true;
     } else {
