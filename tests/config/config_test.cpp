@@ -629,6 +629,15 @@ compare_to: scratchh
             "is given 2 replicates; give it `replicates: 1`\n"
             "exp.yaml:14:13: error: compare_to names no model: 'scratchh'; did you mean "
             "'scratch'?\n");
+  // The experiment's count passes a publisher by: it runs once.
+  const Resolution stage = Resolve(std::string(kBase) + R"(  - name: source
+    strategy: {plugin: scratch}
+    publish: src
+replicates: 3
+)");
+  EXPECT_EQ(Text(stage.diagnostics), "");
+  EXPECT_EQ(Model(stage, "source").replicates, 1);
+  EXPECT_EQ(Model(stage, "scratch#3").replicate, 2);
   const Document forced = Load(std::string(kBase), {"*.replicates=2"});
   EXPECT_NE(Text(forced.diagnostics).find("'*.replicates' steers expansion"), std::string::npos)
       << Text(forced.diagnostics);

@@ -204,6 +204,10 @@ TEST(Statistics, BadReplicateSettingsAreLocated) {
                                        "mean 'base'?"),
             std::string::npos)
       << o.err;
+  // --replicates is checked as typed, before the file.
+  const Outcome zero = runner({file.string(), "--replicates", "0"}, tmp.path());
+  EXPECT_EQ(zero.exit_code, 2) << describe(zero);
+  EXPECT_EQ(zero.err, "runner run: error: --replicates 0: expected 1 to 1000\n");
 }
 
 }  // namespace

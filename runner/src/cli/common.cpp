@@ -88,6 +88,15 @@ std::vector<std::string> overrides_of(const po::variables_map& vm) {
   return sets;
 }
 
+bool replicates_option_ok(const std::string& command, const po::variables_map& vm) {
+  if (vm.count("replicates") == 0) return true;
+  const int replicates = vm["replicates"].as<int>();
+  if (replicates >= 1 && replicates <= 1000) return true;
+  std::cerr << "runner " << command << ": error: --replicates " << replicates
+            << ": expected 1 to 1000\n";
+  return false;
+}
+
 int set_threads(int requested) {
   int threads = requested > 0 ? requested : static_cast<int>(std::thread::hardware_concurrency());
   if (threads <= 0) threads = 1;

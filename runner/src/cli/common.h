@@ -34,6 +34,10 @@ std::vector<std::string> strings_of(const po::variables_map& vm, const char* key
 
 // The document overrides of a command: --set values, then --replicates N as `replicates=N`.
 std::vector<std::string> overrides_of(const po::variables_map& vm);
+// False, after printing "runner <command>: error: --replicates N: expected 1 to 1000", when
+// --replicates is out of the schema's range (said of the option the user typed, not of the
+// override it becomes).
+bool replicates_option_ok(const std::string& command, const po::variables_map& vm);
 
 struct Checked {
   config::Plan plan;

@@ -129,6 +129,7 @@ int run_command(const std::vector<std::string>& args) {
   // From here on a stop signal is a request, not death: one that arrives while the file is checked
   // or probed stops the run before its first model starts.
   StopSignalHandlers handlers;
+  if (!replicates_option_ok("run", vm)) return kExitBadInput;
   Registry registry;
   Checked checked = check_file(vm["file"].as<std::string>(), overrides_of(vm),
                                strings_of(vm, "plugin-path"), registry, quiet);
@@ -296,6 +297,7 @@ int validate_command(const std::vector<std::string>& args) {
       "PATH=VALUE override (repeatable)")("plugin-path",
                                           po::value<std::vector<std::string>>()->composing(),
                                           "also load the plugins of this folder (repeatable)")(
+      "replicates", po::value<int>(), "as given to run: check the file with this count")(
       "device", po::value<std::string>()->default_value(""),
       "cpu, cuda, cuda:N or auto: check the models on this device");
   po::positional_options_description positional;
@@ -311,6 +313,7 @@ int validate_command(const std::vector<std::string>& args) {
              options, positional, args, vm, &help)) {
     return help ? kExitOk : kExitBadInput;
   }
+  if (!replicates_option_ok("validate", vm)) return kExitBadInput;
   Registry registry;
   Checked checked = check_file(vm["file"].as<std::string>(), overrides_of(vm),
                                strings_of(vm, "plugin-path"), registry, /*quiet=*/false);

@@ -61,6 +61,7 @@ int status_command(const std::vector<std::string>& args) {
              options, positional, args, vm, &help)) {
     return help ? kExitOk : kExitBadInput;
   }
+  if (!replicates_option_ok("status", vm)) return kExitBadInput;
   Registry registry;
   Checked checked = check_file(vm["file"].as<std::string>(), overrides_of(vm),
                                strings_of(vm, "plugin-path"), registry, /*quiet=*/true);

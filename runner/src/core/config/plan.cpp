@@ -225,17 +225,20 @@ class Resolver {
     int replicates = 1;
     bool training = true;
     bool train_sample = false;
-    Origin at;  // where the count was written (the model's, else the experiment's); for problems
+    bool own = false;  // the model's own count, not the experiment's
+    Origin at;         // where the count was written; for problems
   };
 
   // The model's own `replicates`/`vary`, else the experiment's; a `matrix: false` model (a stage
-  // such as a source pretraining) ignores the experiment's count and runs once unless it says so.
+  // such as a source pretraining) and a model publishing weights ignore the experiment's count
+  // and run once (add_replicates()).
   Replication replication_of(const json& model, const std::string& pointer) const {
     Replication r;
     const json& root = doc_.root;
     const bool stage = model.value("matrix", json(true)) == json(false);
     if (model.contains("replicates") && model["replicates"].is_number_integer()) {
       r.replicates = model["replicates"].get<int>();
+      r.own = true;
       r.at = find_origin(doc_.origins, pointer_append(pointer, "replicates"));
     } else if (!stage && root.contains("replicates") && root["replicates"].is_number_integer()) {
       r.replicates = root["replicates"].get<int>();
@@ -263,13 +266,16 @@ class Resolver {
     model.model = model.name;
     model.replicates = replication.replicates;
     model.vary_training = replication.training;
+    // A publisher runs once: which replicate's weights would the models loading them get? The
+    // experiment's count passes it by, as it does a `matrix: false` stage; its own is refused.
     if (replication.replicates > 1 && !model.publishes.empty()) {
-      // Which replicate's weights would the models loading them get? One publisher, one file.
-      out->push_back(
-          {replication.at.value.file, replication.at.value.line, replication.at.value.column,
-           "model '" + model.written_name + "' publishes weights '" + model.publishes +
-               "' and so runs once, but is given " + std::to_string(replication.replicates) +
-               " replicates; give it `replicates: 1`"});
+      if (replication.own) {
+        out->push_back(
+            {replication.at.value.file, replication.at.value.line, replication.at.value.column,
+             "model '" + model.written_name + "' publishes weights '" + model.publishes +
+                 "' and so runs once, but is given " + std::to_string(replication.replicates) +
+                 " replicates; give it `replicates: 1`"});
+      }
       model.replicates = 1;
     }
     for (int r = 0; r < model.replicates; ++r) {
