@@ -7,7 +7,8 @@
                                              per-class counts; warns on stderr where the script's
                                              fixed settings (CONFIG: its --print-config) differ
   compare.py report --db DB --results DIR --python-out FILE --python-splits FILE
-                    --wall cold=S,warm=S,python=S --threads N    the comparison table
+                    [--python-bf16-out FILE] --wall cold=S,warm=S,python=S[,python_bf16=S]
+                    --threads N [--precision P]                  the comparison table
 """
 import argparse
 import json
@@ -105,14 +106,29 @@ def read_python(path):
 def runner_rows(db, experiment_id):
     con = sqlite3.connect(db)
     con.row_factory = sqlite3.Row
+    columns = {r["name"] for r in con.execute("PRAGMA table_info(run_summary)")}
+    # compute_precision: what training.precision resolved to (schema v5 on; older runs are fp32).
+    precision = ("s.compute_precision" if "compute_precision" in columns
+                 else "NULL AS compute_precision")
     rows = con.execute(
         "SELECT s.model, s.status, s.wall_seconds, s.test_accuracy, s.epochs_run, s.error, "
+        f"{precision}, "
         "(SELECT value FROM metrics m WHERE m.run_id = s.run_id AND m.name = "
         "'reused_published_weights') AS reused "
         "FROM run_summary s WHERE s.experiment_id = ? ORDER BY s.run_id", (experiment_id,))
     out = {r["model"]: dict(r) for r in rows}
     con.close()
     return out
+
+
+def skipped_models(db, experiment_id):
+    """Models an invocation skipped (their identical run had completed): no run of their own."""
+    con = sqlite3.connect(db)
+    names = {r[0] for r in con.execute(
+        "SELECT r.model FROM experiment_runs x JOIN runs r ON r.id = x.run_id "
+        "WHERE x.experiment_id = ? AND x.how = 'skipped'", (experiment_id,))}
+    con.close()
+    return names
 
 
 def experiment_ids(db):
@@ -137,15 +153,21 @@ def cmd_report(argv):
     p.add_argument("--results", required=True)
     p.add_argument("--python-out", required=True)
     p.add_argument("--python-splits", required=True)
-    p.add_argument("--wall", required=True, help="cold=S,warm=S,python=S (process wall seconds)")
+    p.add_argument("--python-bf16-out", default="",
+                   help="five_models.py --precision bf16's output (omitted: not run)")
+    p.add_argument("--wall", required=True,
+                   help="cold=S,warm=S,python=S[,python_bf16=S] (process wall seconds)")
     p.add_argument("--threads", default="?")
+    p.add_argument("--precision", default="fp32", help="the runner's --precision setting")
     a = p.parse_args(argv)
     wall = {k: float(v) for k, v in (item.split("=") for item in a.wall.split(","))}
     ids = experiment_ids(a.db)
     if len(ids) < 2:
         sys.exit(f"compare.py: {a.db} holds {len(ids)} five_models runs, expected 2 (cold, warm)")
     cold, warm = runner_rows(a.db, ids[-2]), runner_rows(a.db, ids[-1])
+    warm_skipped = skipped_models(a.db, ids[-1])  # the source stage: run.sh reruns the five only
     py = read_python(a.python_out)
+    bf16 = read_python(a.python_bf16_out) if a.python_bf16_out else None
     with open(a.python_splits) as f:
         py_splits = json.load(f)
 
@@ -153,11 +175,15 @@ def cmd_report(argv):
     for name in ORDER:
         for label, rows in (("cold", cold), ("warm", warm)):
             r = rows.get(name)
+            if r is None and label == "warm" and name in warm_skipped:
+                continue
             if r is None or r["status"] != "completed":
                 problems.append(f"runner {label} {name}: "
                                 f"{'missing' if r is None else r['status'] + ' ' + str(r['error'])}")
         if name not in py:
             problems.append(f"python {name}: missing (see python.log)")
+        if bf16 is not None and name not in bf16:
+            problems.append(f"python bf16 {name}: missing (see python_bf16.log)")
 
     print(f"five models, runner vs plain PyTorch, {a.threads} thread(s), early stopping off on "
           f"both sides (every model runs all its epochs)")
@@ -168,10 +194,12 @@ def cmd_report(argv):
     header = (f"{'model':<16} {'epochs':>6} {'train/val/test':>15} {'runner cold':>11} "
               f"{'runner warm':>11} {'python':>8} {'ratio cold':>10} {'ratio warm':>10} "
               f"{'acc runner':>10} {'acc python':>10}")
+    if bf16 is not None:  # the bf16-autocast Python run: its seconds and the cold ratio to them
+        header += f" {'py bf16':>8} {'cold/bf16':>9}"
     print(header)
     print("-" * len(header))
-    total = {"cold": 0.0, "warm": 0.0, "python": 0.0}
-    targets = {"cold": 0.0, "warm": 0.0, "python": 0.0}  # the five compared models only
+    total = {"cold": 0.0, "warm": 0.0, "python": 0.0, "bf16": 0.0}
+    targets = {"cold": 0.0, "warm": 0.0, "python": 0.0, "bf16": 0.0}  # the five compared models
     split_notes = []
     for name in ORDER:
         c, w, q = cold.get(name, {}), warm.get(name, {}), py.get(name, {})
@@ -194,36 +222,58 @@ def cmd_report(argv):
             split_notes.append(f"{name}: runner ran {c.get('epochs_run')} epochs, python "
                                f"{q['epochs']}")
         cs, ws, ps = c.get("wall_seconds"), w.get("wall_seconds"), q.get("seconds")
+        bs = (bf16 or {}).get(name, {}).get("seconds")
         total["cold"] += cs or 0
         total["warm"] += ws or 0
         total["python"] += ps or 0
+        total["bf16"] += bs or 0
         if name != "source_pretrain":
             targets["cold"] += cs or 0
             targets["warm"] += ws or 0
             targets["python"] += ps or 0
+            targets["bf16"] += bs or 0
         warm_text = fmt(ws, ".1f") + ("*" if w.get("reused") else "")
-        print(f"{name:<16} {epochs:>6} {sizes:>15} {fmt(cs, '.1f'):>11} {warm_text:>11} "
-              f"{fmt(ps, '.1f'):>8} {ratio(ps, cs):>10} {ratio(ps, ws):>10} "
-              f"{fmt(c.get('test_accuracy'), '.4f'):>10} {fmt(q.get('acc'), '.4f'):>10}")
+        if not w and name in warm_skipped:
+            warm_text = "skipped"
+        line = (f"{name:<16} {epochs:>6} {sizes:>15} {fmt(cs, '.1f'):>11} {warm_text:>11} "
+                f"{fmt(ps, '.1f'):>8} {ratio(ps, cs):>10} {ratio(ps, ws):>10} "
+                f"{fmt(c.get('test_accuracy'), '.4f'):>10} {fmt(q.get('acc'), '.4f'):>10}")
+        if bf16 is not None:
+            line += f" {fmt(bs, '.1f'):>8} {ratio(bs, cs):>9}"
+        print(line)
     print("-" * len(header))
-    print(f"{'five targets':<16} {'':>6} {'':>15} {targets['cold']:>11.1f} "
-          f"{targets['warm']:>11.1f} {targets['python']:>8.1f} "
-          f"{ratio(targets['python'], targets['cold']):>10} "
-          f"{ratio(targets['python'], targets['warm']):>10}")
-    print(f"{'sum of models':<16} {'':>6} {'':>15} {total['cold']:>11.1f} {total['warm']:>11.1f} "
-          f"{total['python']:>8.1f} {ratio(total['python'], total['cold']):>10} "
-          f"{ratio(total['python'], total['warm']):>10}")
-    print(f"{'end to end':<16} {'':>6} {'':>15} {wall['cold']:>11.1f} {wall['warm']:>11.1f} "
-          f"{wall['python']:>8.1f} {ratio(wall['python'], wall['cold']):>10} "
-          f"{ratio(wall['python'], wall['warm']):>10}")
+
+    def total_line(label, t, cold_key, warm_key, python_key, bf16_key):
+        line = (f"{label:<16} {'':>6} {'':>15} {t[cold_key]:>11.1f} {t[warm_key]:>11.1f} "
+                f"{t[python_key]:>8.1f} {ratio(t[python_key], t[cold_key]):>10} "
+                f"{ratio(t[python_key], t[warm_key]):>10}")
+        if bf16 is not None:
+            line += (f" {'':>10} {'':>10} {t.get(bf16_key, 0):>8.1f} "
+                     f"{ratio(t.get(bf16_key), t[cold_key]):>9}")
+        print(line)
+
+    total_line("five targets", targets, "cold", "warm", "python", "bf16")
+    total_line("sum of models", total, "cold", "warm", "python", "bf16")
+    total_line("end to end", wall, "cold", "warm", "python", "python_bf16")
     print()
     print("five targets = the compared models, everything after the source stage")
+    if bf16 is not None:
+        print("py bf16 = five_models.py --precision bf16 (torch.autocast cpu bfloat16 around every "
+              "forward pass); cold/bf16 = its seconds / runner cold seconds")
     print("end to end = the whole process (start-up, plugin loading / import torch, data, every "
-          "model, report); * = the runner reused the published source weights (no training)")
+          "model, report); * = the runner reused the published source weights (no training); "
+          "skipped = the warm run skipped it (its identical run had completed)")
     print("data: " + ("both sides used the same images (identical ids in every split)"
                       if not split_notes else "; ".join(split_notes)))
+    resolved = sorted({r["compute_precision"] or "?" for r in cold.values()})
     e2e = wall["python"] / wall["cold"] if wall["cold"] else 0
-    print(f"goal: runner >= 1.5x faster end to end (cold): {e2e:.2f}x, "
+    against_bf16 = (f"{ratio(wall.get('python_bf16'), wall['cold'])} PyTorch bf16 autocast"
+                    if bf16 is not None else "PyTorch bf16 autocast not run (--no-python-bf16)")
+    print(f"end to end cold: runner ({a.precision} = {'+'.join(resolved)} here) "
+          f"{wall['cold']:.1f} s; {e2e:.2f}x PyTorch fp32 ({wall['python']:.1f} s), "
+          + (f"{against_bf16} ({wall['python_bf16']:.1f} s)" if bf16 is not None
+             else against_bf16))
+    print(f"goal: runner >= 1.5x faster end to end (cold) than the fp32 script: {e2e:.2f}x, "
           f"{'met' if e2e >= 1.5 else 'NOT met'}")
     if problems:
         print("problems: " + "; ".join(problems))

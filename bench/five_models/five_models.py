@@ -39,8 +39,17 @@ fraction of a second. Everything after that is timed, per model: the idx files a
 numpy) inside source_pretrain's time and each stage's images are resized inside the first model
 that uses them, as the runner does.
 
+Precision: --precision fp32 (default) or bf16. bf16 is PyTorch's CPU automatic mixed precision, the
+idiomatic way: torch.autocast("cpu", dtype=torch.bfloat16) around every forward pass (training,
+with its loss; validation; test; feature extraction, whose features are stored as fp32), with
+backward() and the optimizer step outside it and fp32 weights. The runner's `training.precision:
+bf16` computes the same way (its loss is computed outside autocast, in fp32: CPU autocast runs
+these losses in fp32 anyway). On a CPU without native bf16 (no AVX512_BF16 / AMX) it is emulated
+and many times slower than fp32.
+
 Usage: five_models.py [--threads 2] [--epochs N | --epochs name=N,name=N]
                       [--source-per-class 2000,200,100] [--target-per-class 50,100,500]
+                      [--precision fp32|bf16]
 Prints one line per model on stdout: name, wall seconds, test accuracy, then key=value details.
 Progress goes to stderr.
 """
@@ -298,6 +307,14 @@ def flat_size(backbone):
 # ---------------------------------------------------------------------------------------------
 # Training.
 
+PRECISION = "fp32"  # --precision
+
+
+def autocast():
+    """The forward passes' precision: CPU autocast to bfloat16 with --precision bf16."""
+    return torch.autocast("cpu", dtype=torch.bfloat16, enabled=PRECISION == "bf16")
+
+
 def loss_and_predictions(logits, y, classes):
     if classes == 2:
         logits = logits.view(-1)
@@ -310,7 +327,8 @@ def evaluate(model, data, classes):
     loss_sum, correct, n = 0.0, 0, 0
     with torch.no_grad():
         for x, y in data:
-            loss, predicted = loss_and_predictions(model(x), y, classes)
+            with autocast():
+                loss, predicted = loss_and_predictions(model(x), y, classes)
             loss_sum += loss.item() * len(y)
             correct += (predicted == y).sum().item()
             n += len(y)
@@ -333,7 +351,8 @@ def fit(name, model, optimizer, train, val, epochs, classes):
         loss_sum, correct, n = 0.0, 0, 0
         for x, y in train:
             optimizer.zero_grad()
-            loss, predicted = loss_and_predictions(model(x), y, classes)
+            with autocast():
+                loss, predicted = loss_and_predictions(model(x), y, classes)
             loss.backward()
             optimizer.step()
             loss_sum += loss.item() * len(y)
@@ -395,6 +414,9 @@ def main():
                         "a temporary folder, removed at the end)")
     parser.add_argument("--write-splits", default="",
                         help="write the image ids of each stage's splits to this JSON file")
+    parser.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
+                        help="fp32, or bf16: torch.autocast('cpu', torch.bfloat16) around every "
+                        "forward pass (default fp32)")
     parser.add_argument("--print-config", action="store_true",
                         help="print this script's settings as JSON and stop")
     args = parser.parse_args()
@@ -407,7 +429,10 @@ def main():
         print(json.dumps({"models": config, "augment": AUGMENT}, indent=1))
         return
 
+    global PRECISION
+    PRECISION = args.precision
     torch.set_num_threads(args.threads)
+    print(f"precision: {PRECISION}", file=sys.stderr)
     out_dir = args.out or tempfile.mkdtemp(prefix="five_models_py.")
     os.makedirs(out_dir, exist_ok=True)
     files_of = {"train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
@@ -462,8 +487,9 @@ def main():
             with torch.no_grad():
                 for s, (x, y) in data.items():
                     xs = x.float().div_(255)
-                    features[s] = (torch.cat([backbone(xs[i:i + 64])
-                                              for i in range(0, len(xs), 64)]), y)
+                    with autocast():
+                        parts = [backbone(xs[i:i + 64]) for i in range(0, len(xs), 64)]
+                    features[s] = (torch.cat(parts).float(), y)  # stored fp32
             model = dense_head(features["train"][0][0].numel(), [512, 512], 0.3, outputs)
             train = loader(*features["train"], batch, train=True)
             val = loader(*features["val"], batch, train=False)
@@ -499,7 +525,8 @@ def main():
         trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
         print(f"{name} {seconds:.3f} {test_acc:.4f} epochs={epochs[name]} "
               f"best_epoch={best_epoch} best_val={best_val:.4f} train={len(data['train'][1])} "
-              f"val={len(data['val'][1])} test={len(data['test'][1])} trainable={trainable}",
+              f"val={len(data['val'][1])} test={len(data['test'][1])} trainable={trainable} "
+              f"precision={PRECISION}",
               flush=True)
     if not args.out:
         shutil.rmtree(out_dir, ignore_errors=True)

@@ -1,6 +1,7 @@
 #!/bin/bash
 # experiments/five_models.yaml end to end: the runner (cold, then warm) against the same five
-# models in plain PyTorch (five_models.py, Debian's python3-torch), same data, epochs and threads.
+# models in plain PyTorch (five_models.py, Debian's python3-torch), same data, epochs and threads:
+# once in fp32 and once with bf16 autocast (torch.autocast("cpu", torch.bfloat16)).
 # Early stopping is turned off in the runner (*.training.early_stopping.patience=0) and
 # five_models.py has none, so both sides train every model for exactly its epochs.
 #
@@ -13,14 +14,19 @@
 #   --per-class T,V,E  train/val/test images per class for every model (default: the YAML's)
 #   --workers N        DataLoader worker processes of the Python augmented models (default 0)
 #   --keep DIR         work in DIR (results, logs) and keep it; default: a temporary folder
+#   --precision P      the runner's --precision: fp32, bf16 or auto (default auto: bf16 only where
+#                      the CPU has native bf16, so fp32 on an AVX2-only CPU)
+#   --no-python-bf16   skip the bf16-autocast Python run (emulated bf16 is many times slower than
+#                      fp32 on a CPU without AVX512_BF16/AMX: the longest part of the benchmark)
 # Prints a table: per model the runner's seconds (results.db run_summary.wall_seconds, cold and
-# warm), the Python seconds, their ratio and both test accuracies; then the totals.
+# warm), the Python seconds (fp32, and bf16 autocast), the ratios and the test accuracies; then the
+# totals, and the end-to-end cold ratio against both Python runs.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 build=$repo/build
 if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then build=$1; shift; fi
-threads=2 epochs="" scale="" per_class="" workers=0 keep=""
+threads=2 epochs="" scale="" per_class="" workers=0 keep="" precision=auto python_bf16=1
 while [ $# -gt 0 ]; do
   case $1 in
     --threads) threads=$2; shift 2 ;;
@@ -30,10 +36,16 @@ while [ $# -gt 0 ]; do
     --per-class) per_class=$2; shift 2 ;;
     --workers) workers=$2; shift 2 ;;
     --keep) keep=$2; shift 2 ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    --precision) precision=$2; shift 2 ;;
+    --no-python-bf16) python_bf16=0; shift ;;
+    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
+case $precision in
+  fp32|bf16|auto) ;;
+  *) echo "run.sh: --precision is fp32, bf16 or auto, not '$precision'" >&2; exit 2 ;;
+esac
 if [ -n "$epochs" ] && [ -n "$scale" ]; then
   echo "run.sh: give --epochs or --epochs-scale, not both" >&2; exit 2
 fi
@@ -56,7 +68,7 @@ results=$work/results
 db=$results/results.db
 
 # One run per model: the Python side trains each model once (the file's replicates multiply both).
-sets=(--set '*.training.early_stopping.patience=0' --set 'replicates=1')
+sets=(--set '*.training.early_stopping.patience=0' --set 'replicates=1' --precision "$precision")
 if [ -n "$per_class" ]; then
   IFS=, read -r t v e <<<"$per_class"
   sets+=(--set "*.data.split.per_class={train: $t, val: $v, test: $e}")
@@ -79,7 +91,9 @@ fi
 read -r -a py_args <<<"$("$python" "$here/compare.py" python-args "$work/plan.json" \
                                    "$work/python_config.json")"
 echo "epochs: $("$python" "$here/compare.py" epochs "$work/plan.json")"
-echo "threads: $threads; work folder: $work"
+python_sides="fp32 and bf16 autocast"
+((python_bf16)) || python_sides="fp32 (bf16 skipped: --no-python-bf16)"
+echo "threads: $threads; runner --precision $precision; Python $python_sides; work folder: $work"
 
 now() { date +%s.%N; }
 run_runner() {  # $1: cold|warm
@@ -98,15 +112,27 @@ run_runner() {  # $1: cold|warm
 cold=$(run_runner cold)
 warm=$(run_runner warm)
 
-echo "python..."
-start=$(now)
-"$python" "$here/five_models.py" --threads "$threads" --workers "$workers" "${py_args[@]}" \
-  --write-splits "$work/python_splits.json" >"$work/python.out" 2>"$work/python.log" ||
-  { echo "run.sh: five_models.py failed; see $work/python.log" >&2; tail -5 "$work/python.log" >&2; }
-end=$(now)
-py_wall=$(awk -v s="$start" -v e="$end" 'BEGIN { printf "%.3f", e - s }')
+run_python() {  # $1: fp32|bf16; $2: the output's name (python, python_bf16); the rest: arguments
+  local p=$1 out=$2 start end
+  shift 2
+  echo "python ($p)..." >&2
+  start=$(now)
+  "$python" "$here/five_models.py" --threads "$threads" --workers "$workers" "${py_args[@]}" \
+    --precision "$p" "$@" >"$work/$out.out" 2>"$work/$out.log" ||
+    { echo "run.sh: five_models.py --precision $p failed; see $work/$out.log" >&2
+      tail -5 "$work/$out.log" >&2; }
+  end=$(now)
+  awk -v s="$start" -v e="$end" 'BEGIN { printf "%.3f", e - s }'
+}
+py_wall=$(run_python fp32 python --write-splits "$work/python_splits.json")
+wall="cold=$cold,warm=$warm,python=$py_wall"
+bf16_args=()
+if ((python_bf16)); then
+  wall+=",python_bf16=$(run_python bf16 python_bf16)"
+  bf16_args=(--python-bf16-out "$work/python_bf16.out")
+fi
 
 echo
 "$python" "$here/compare.py" report --db "$db" --results "$results" \
-  --python-out "$work/python.out" --python-splits "$work/python_splits.json" \
-  --wall "cold=$cold,warm=$warm,python=$py_wall" --threads "$threads"
+  --python-out "$work/python.out" --python-splits "$work/python_splits.json" "${bf16_args[@]}" \
+  --wall "$wall" --threads "$threads" --precision "$precision"

@@ -1,8 +1,14 @@
 """The PyTorch counterpart of bench_vgg16.cpp: same model, batch, input and optimizer.
 
-Usage: bench_vgg16.py [threads] [batch] [size] [iterations]. Prints "<name> <value>" lines:
-features and finetune in images/s, and the GFLOP per image of each (convolutions only,
-2·K²·Cin·Cout·H·W per conv, backward counted as weight and input gradients of trainable convs).
+Usage: bench_vgg16.py [threads] [batch] [size] [iterations] [fp32|bf16] (defaults 2 32 150 3 fp32).
+bf16 is PyTorch's CPU automatic mixed precision, the idiomatic way: torch.autocast("cpu",
+dtype=torch.bfloat16) around the forward pass and the loss (BCE-with-logits runs in fp32 under CPU
+autocast), backward() and the optimizer step outside it, fp32 weights; extracted features are
+converted to fp32, as a script storing them would (and as the runner does).
+Prints "<name> <value> <precision>" lines: "features <img/s> <precision>" and
+"finetune <img/s> <precision>", and the GFLOP per image of each, "features_gflop <GFLOP> -" and
+"finetune_gflop <GFLOP> -" (convolutions only, 2·K²·Cin·Cout·H·W per conv, backward counted as
+weight and input gradients of trainable convs; the same in either precision).
 """
 import sys
 import time
@@ -41,6 +47,10 @@ def main():
     batch = int(sys.argv[2]) if len(sys.argv) > 2 else 32
     size = int(sys.argv[3]) if len(sys.argv) > 3 else 150
     iterations = int(sys.argv[4]) if len(sys.argv) > 4 else 3
+    precision = sys.argv[5] if len(sys.argv) > 5 else "fp32"
+    if precision not in ("fp32", "bf16"):
+        sys.exit(f"bench_vgg16.py: precision is fp32 or bf16, not '{precision}'")
+    bf16 = precision == "bf16"
     torch.set_num_threads(threads)
     torch.manual_seed(0)
 
@@ -57,16 +67,21 @@ def main():
     first_trainable = 7  # block4_conv1 is the 8th conv (features.17)
     forward = sum(flops)
     backward = 2 * sum(flops[first_trainable:]) - flops[first_trainable]
-    print("features_gflop", forward / 1e9)
-    print("finetune_gflop", (forward + backward) / 1e9)
+    print("features_gflop", forward / 1e9, "-")
+    print("finetune_gflop", (forward + backward) / 1e9, "-")
+
+    def autocast():
+        return torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16)
 
     features.eval()
 
     def extract():
         with torch.no_grad():
-            features(images)
+            with autocast():
+                out = features(images)
+            out.float()
 
-    print("features", images_per_second(extract, batch, iterations), flush=True)
+    print("features", images_per_second(extract, batch, iterations), precision, flush=True)
 
     for i, layer in enumerate(features):
         for p in layer.parameters():
@@ -78,11 +93,13 @@ def main():
 
     def step():
         optimizer.zero_grad()
-        loss = torch.nn.functional.binary_cross_entropy_with_logits(head(features(images)), labels)
+        with autocast():
+            loss = torch.nn.functional.binary_cross_entropy_with_logits(head(features(images)),
+                                                                        labels)
         loss.backward()
         optimizer.step()
 
-    print("finetune", images_per_second(step, batch, iterations), flush=True)
+    print("finetune", images_per_second(step, batch, iterations), precision, flush=True)
 
 
 if __name__ == "__main__":
