@@ -168,6 +168,7 @@ p (Holm): paired t-test over the replicate differences, adjusted by Holm over th
 McNemar p<0.05 in k of R replicate pairs (per pair, uncorrected): vgg_features 3/5, vgg_fine_tune 0/4, vgg_frozen_aug
   3/3.
 source_pretrain: not compared: test set differs from baseline 'basic_cnn'.
+computed in fp32 on cpu (every run; runs.compute_precision).
 Per run (strategy, trainable parameters, precision, recall): runner report --runs.
 
 vgg_fine_tune#5: failed: loss is NaN at epoch 3
@@ -319,6 +320,20 @@ TEST(ComparisonTable, OneRunPerModelIsReadAsWilsonAndMcNemar) {
             std::string::npos)
       << text;
   EXPECT_EQ(text.find("McNemar p<0.05 in"), std::string::npos) << text;
+}
+
+// Runs that computed in different precisions say so, model by model: part of a difference may be
+// the precision's.
+TEST(ComparisonTable, MixedPrecisionsAreNamedPerModel) {
+  std::vector<RunSummary> rows = {run("a", "scratch", 0, 0.5, 1), run("b", "scratch", 0, 0.6, 2),
+                                  run("b", "scratch", 1, 0.6, 3)};
+  rows[2].precision = "bf16";
+  const std::string text = format_comparison(rows, {}, "markdown");  // not wrapped
+  EXPECT_NE(text.find("computed in: a fp32 on cpu; b fp32 on cpu and bf16 on cpu "
+                      "(runs.compute_precision): a difference between models may be partly the "
+                      "precision's."),
+            std::string::npos)
+      << text;
 }
 
 TEST(ComparisonTable, ModelWithoutStatisticsShowsDashes) {

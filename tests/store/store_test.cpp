@@ -42,11 +42,11 @@ TEST_F(StoreSchema, FreshDatabaseGetsSchemaVersionAndWal) {
   {
     Store store = Store::open(db_path_);
     EXPECT_EQ(store.schema_version(), Store::latest_schema_version());
-    EXPECT_EQ(Store::latest_schema_version(), 4);
+    EXPECT_EQ(Store::latest_schema_version(), 5);
   }
   ASSERT_TRUE(fs::exists(db_path_)) << "parent directories are created";
   RawDb raw(db_path_);
-  EXPECT_EQ(raw.value("PRAGMA user_version"), "4");
+  EXPECT_EQ(raw.value("PRAGMA user_version"), "5");
   EXPECT_EQ(raw.value("PRAGMA journal_mode"), "wal");
   for (const char* table :
        {"experiments", "runs", "epochs", "metrics", "confusion", "artifacts", "run_plugins",
@@ -71,7 +71,7 @@ TEST_F(StoreSchema, ReopeningIsANoOp) {
   RawDb before(db_path_);
   const std::string schema = before.value("SELECT group_concat(sql, ';') FROM sqlite_master");
   Store store = Store::open(db_path_);
-  EXPECT_EQ(store.schema_version(), 4);
+  EXPECT_EQ(store.schema_version(), 5);
   EXPECT_EQ(before.value("SELECT group_concat(sql, ';') FROM sqlite_master"), schema);
   EXPECT_EQ(before.value("SELECT count(*) FROM experiments"), "1");
   EXPECT_EQ(store.latest_experiment(), "five_models");
@@ -85,7 +85,7 @@ TEST_F(StoreSchema, MigratesAnEmptyVersionZeroDatabase) {
     raw.exec("CREATE TABLE notes (text TEXT); PRAGMA user_version = 0");
   }
   Store store = Store::open(db_path_);
-  EXPECT_EQ(store.schema_version(), 4);
+  EXPECT_EQ(store.schema_version(), 5);
   RawDb raw(db_path_);
   EXPECT_EQ(raw.value("SELECT count(*) FROM runs"), "0");
   EXPECT_EQ(raw.value("SELECT count(*) FROM notes"), "0") << "unrelated tables are kept";
@@ -105,7 +105,7 @@ TEST_F(StoreSchema, MigratesAVersionOneDatabaseKeepingItsRuns) {
         "'{}', 'h', 1, 'completed', 'h', 1, '{}', 2)");
   }
   Store store = Store::open(db_path_);
-  EXPECT_EQ(store.schema_version(), 4);
+  EXPECT_EQ(store.schema_version(), 5);
   RawDb raw(db_path_);
   EXPECT_EQ(raw.value("SELECT model || ' ' || status || ' ' || device FROM runs"),
             "m completed cpu");
@@ -128,7 +128,7 @@ TEST_F(StoreSchema, MigratesAVersionTwoDatabaseKeepingItsRuns) {
         "INSERT INTO epochs (run_id, phase, epoch, val_acc) VALUES (1, 'train', 1, 0.5)");
   }
   Store store = Store::open(db_path_);
-  EXPECT_EQ(store.schema_version(), 4);
+  EXPECT_EQ(store.schema_version(), 5);
   RawDb raw(db_path_);
   EXPECT_EQ(raw.value("SELECT model || ' ' || status || ' ' || device || ' ' || "
                       "ifnull(identity, 'null') || ' ' || resumes FROM runs"),
@@ -161,7 +161,7 @@ TEST_F(StoreSchema, MigratesAVersionThreeDatabaseKeepingItsRuns) {
         "INSERT INTO metrics (run_id, split, name, value) VALUES (1, 'test', 'accuracy', 0.75)");
   }
   Store store = Store::open(db_path_);
-  EXPECT_EQ(store.schema_version(), 4);
+  EXPECT_EQ(store.schema_version(), 5);
   RawDb raw(db_path_);
   EXPECT_EQ(raw.value("SELECT model || ' ' || replicate || ' ' || identity FROM runs"), "m 0 abc");
   EXPECT_EQ(raw.value("SELECT test_accuracy || ' ' || replicate FROM latest_runs"), "0.75 0");
@@ -169,6 +169,41 @@ TEST_F(StoreSchema, MigratesAVersionThreeDatabaseKeepingItsRuns) {
   EXPECT_EQ(raw.value("SELECT ifnull(compare_to, 'null') FROM experiments"), "null");
   EXPECT_EQ(store.summaries("e").at(0).replicate, 0);
   EXPECT_TRUE(store.predictions(1, "test").empty());
+  EXPECT_EQ(raw.value("PRAGMA integrity_check"), "ok");
+}
+
+// A results.db of schema 4 keeps its runs: each computed in fp32 (all runs did before schema 5),
+// and the views gain the device and the precision.
+TEST_F(StoreSchema, MigratesAVersionFourDatabaseKeepingItsRuns) {
+  fs::create_directories(fs::path(db_path_).parent_path());
+  {
+    RawDb raw(db_path_);
+    std::string sql;
+    for (int v = 0; v < 4; ++v) sql += std::string(store_detail::migrations().at(v).sql) + ";";
+    raw.exec(sql + "PRAGMA user_version = 4");
+    raw.exec(
+        "INSERT INTO experiments (name, file, yaml, host, pid) VALUES ('e', 'e.yaml', '', 'h', 1);"
+        "INSERT INTO runs (experiment_id, model, strategy, backbone, config_json, config_hash, "
+        "seed, status, host, pid, versions, threads, identity, replicate) VALUES (1, 'm', "
+        "'scratch', 'basic_cnn', '{}', 'h', 1, 'completed', 'h', 1, '{}', 2, 'abc', 2);"
+        "INSERT INTO metrics (run_id, split, name, value) VALUES (1, 'test', 'accuracy', 0.75)");
+  }
+  Store store = Store::open(db_path_);
+  EXPECT_EQ(store.schema_version(), 5);
+  RawDb raw(db_path_);
+  EXPECT_EQ(raw.value("SELECT model || ' ' || replicate || ' ' || compute_precision FROM runs"),
+            "m 2 fp32");
+  EXPECT_EQ(raw.value("SELECT test_accuracy || ' ' || device || ' ' || compute_precision FROM "
+                      "latest_runs"),
+            "0.75 cpu fp32");
+  const RunSummary summary = store.summaries("e").at(0);
+  EXPECT_EQ(summary.precision, "fp32");
+  EXPECT_EQ(summary.device, "cpu");
+  EXPECT_EQ(summary.replicate, 2);
+  // A new run records what it computed in.
+  RunStart bf16 = run_of(1, "n");
+  bf16.precision = "bf16";
+  EXPECT_EQ(store.summary(store.begin_run(bf16)).precision, "bf16");
   EXPECT_EQ(raw.value("PRAGMA integrity_check"), "ok");
 }
 
@@ -181,7 +216,7 @@ TEST_F(StoreSchema, RefusesANewerSchemaVersion) {
   EXPECT_THROW_MSG(Store::open(db_path_), Error,
                    db_path_ +
                        ": error: results database schema version 7 is newer than this runner "
-                       "(4); upgrade tlr");
+                       "(5); upgrade tlr");
   RawDb raw(db_path_);
   EXPECT_EQ(raw.value("PRAGMA user_version"), "7") << "a refused database is left untouched";
 }

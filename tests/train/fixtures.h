@@ -155,6 +155,7 @@ class FakeCell : public Cell {
 
   const std::string& model_name() const override { return name_; }
   torch::Device device() const override { return torch::kCPU; }
+  Precision precision() const override { return Precision::fp32; }
   bool probing() const override { return false; }
   const Params& params() const override { return params_; }
   std::shared_ptr<Backbone> backbone() override {

@@ -7,7 +7,8 @@
 // 4: Cell::device and Cell::probing (the device a cell runs on; the validation probe),
 //    tlr::ParamError (an error located at a parameter's line:column); Cell::publish_weights
 //    removed (the model's `publish:` key), Registry::erase.
-#define TLR_ABI_VERSION 4u
+// 5: Cell::precision, tlr::Precision and tlr::AutocastScope (bf16 under libtorch's autocast).
+#define TLR_ABI_VERSION 5u
 
 #if defined(_WIN32)
 #define TLR_EXPORT __declspec(dllexport)

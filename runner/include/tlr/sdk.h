@@ -10,5 +10,6 @@
 #include "tlr/names.h"
 #include "tlr/params.h"
 #include "tlr/plugin.h"
+#include "tlr/precision.h"
 #include "tlr/registry.h"
 #include "tlr/strategy.h"

@@ -15,6 +15,7 @@
 #include "tlr/abi.h"
 #include "tlr/backbone.h"
 #include "tlr/params.h"
+#include "tlr/precision.h"
 
 namespace tlr {
 
@@ -87,6 +88,11 @@ class TLR_API Cell {
   // there, fit() and evaluate() move the model there. A strategy creating tensors of its own
   // creates them on this device.
   virtual torch::Device device() const = 0;
+  // The precision this cell computes in (the model's `training.precision`, resolved: `auto` is
+  // bf16 where the CPU has native bf16, fp32 elsewhere). fit(), evaluate() and features() apply
+  // it themselves; a strategy running a forward pass of its own wraps it in an
+  // AutocastScope(precision(), device()).
+  virtual Precision precision() const = 0;
   // True on the validation probe (see above).
   virtual bool probing() const = 0;
   // The strategy's own parameters (schema defaults filled in).

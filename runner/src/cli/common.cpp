@@ -85,6 +85,8 @@ std::vector<std::string> overrides_of(const po::variables_map& vm) {
   std::vector<std::string> sets = strings_of(vm, "set");
   if (vm.count("replicates"))
     sets.push_back("replicates=" + std::to_string(vm["replicates"].as<int>()));
+  if (vm.count("precision"))
+    sets.push_back("*.training.precision=" + vm["precision"].as<std::string>());
   return sets;
 }
 
@@ -94,6 +96,15 @@ bool replicates_option_ok(const std::string& command, const po::variables_map& v
   if (replicates >= 1 && replicates <= 1000) return true;
   std::cerr << "runner " << command << ": error: --replicates " << replicates
             << ": expected 1 to 1000\n";
+  return false;
+}
+
+bool precision_option_ok(const std::string& command, const po::variables_map& vm) {
+  if (vm.count("precision") == 0) return true;
+  const std::string& precision = vm["precision"].as<std::string>();
+  if (precision == "fp32" || precision == "bf16" || precision == "auto") return true;
+  std::cerr << "runner " << command << ": error: --precision '" << precision
+            << "': expected fp32, bf16 or auto\n";
   return false;
 }
 

@@ -32,12 +32,15 @@ void print_plugin_problems(const PluginLoader& loader, bool fatal);
 // The strings of a repeatable option (--set, --only, ...); empty when it was not given.
 std::vector<std::string> strings_of(const po::variables_map& vm, const char* key);
 
-// The document overrides of a command: --set values, then --replicates N as `replicates=N`.
+// The document overrides of a command: --set values, then --replicates N as `replicates=N` and
+// --precision P as `*.training.precision=P` (every model).
 std::vector<std::string> overrides_of(const po::variables_map& vm);
 // False, after printing "runner <command>: error: --replicates N: expected 1 to 1000", when
 // --replicates is out of the schema's range (said of the option the user typed, not of the
 // override it becomes).
 bool replicates_option_ok(const std::string& command, const po::variables_map& vm);
+// Likewise for --precision: fp32, bf16 or auto.
+bool precision_option_ok(const std::string& command, const po::variables_map& vm);
 
 struct Checked {
   config::Plan plan;

@@ -18,8 +18,10 @@
 #include "core/report/report.h"
 #include "core/run/experiment_run.h"
 #include "core/run/parallel_cells.h"
+#include "core/run/precision_choice.h"
 #include "core/run/probe.h"
 #include "core/run/results_layout.h"
+#include "core/run/run_cell.h"
 #include "core/run/stop_signal.h"
 #include "core/stats/store_statistics.h"
 #include "core/store/store.h"
@@ -61,6 +63,29 @@ bool probe(const config::Plan& plan, const Registry& registry, const std::string
   return problems.empty();
 }
 
+// One warning line when a model of `models` (empty: every model) computes in bf16 on a CPU that
+// only emulates it: it runs, but many times slower than fp32 (docs/design.md, "Precision").
+void warn_if_emulated_bf16(const config::Plan& plan, const std::vector<std::size_t>& models,
+                           const std::string& device_override) {
+  std::vector<std::string> names;
+  for (std::size_t i = 0; i < plan.models.size(); ++i) {
+    if (!models.empty() && std::find(models.begin(), models.end(), i) == models.end()) continue;
+    const config::ResolvedModel& model = plan.models[i];
+    const torch::Device device = device_of(model.json, device_override);
+    if (!emulated_bf16(precision_of(model.json, device), device)) continue;
+    if (std::find(names.begin(), names.end(), model.model) == names.end()) {
+      names.push_back(model.model);
+    }
+  }
+  if (names.empty()) return;
+  std::cerr << "runner: warning: " << names.front()
+            << (names.size() > 1 ? " and " + std::to_string(names.size() - 1) + " more models" : "")
+            << (names.size() > 1 ? " compute" : " computes")
+            << " in bf16, which this CPU does not have (no AVX512_BF16 or AMX): libtorch "
+               "emulates it, several times slower than fp32; training.precision: auto picks fp32 "
+               "here\n";
+}
+
 // --device: one of the schema's forms, or a one-line error.
 bool device_option_ok(const std::string& command, const std::string& device) {
   static const std::regex form("^(cpu|auto|cuda(:[0-9]+)?)$");
@@ -96,9 +121,12 @@ int run_command(const std::vector<std::string>& args) {
       "false` stage's single run stay)")(
       "device", po::value<std::string>()->default_value(""),
       "cpu, cuda, cuda:N or auto: replaces every model's device")(
-      "db", po::value<std::string>()->default_value("results/results.db"), "the results database")(
-      "results", po::value<std::string>()->default_value("results"),
-      "folder for artifacts, caches and report.html")(
+      "precision", po::value<std::string>(),
+      "fp32, bf16 or auto: every model's training.precision (auto: bf16 where the CPU has "
+      "native bf16)")("db", po::value<std::string>()->default_value("results/results.db"),
+                      "the results database")("results",
+                                              po::value<std::string>()->default_value("results"),
+                                              "folder for artifacts, caches and report.html")(
       "plugin-path", po::value<std::vector<std::string>>()->composing(),
       "also load the plugins of this folder (repeatable)")(
       "rerun", po::value<std::vector<std::string>>()->multitoken()->zero_tokens()->composing(),
@@ -129,7 +157,7 @@ int run_command(const std::vector<std::string>& args) {
   // From here on a stop signal is a request, not death: one that arrives while the file is checked
   // or probed stops the run before its first model starts.
   StopSignalHandlers handlers;
-  if (!replicates_option_ok("run", vm)) return kExitBadInput;
+  if (!replicates_option_ok("run", vm) || !precision_option_ok("run", vm)) return kExitBadInput;
   Registry registry;
   Checked checked = check_file(vm["file"].as<std::string>(), overrides_of(vm),
                                strings_of(vm, "plugin-path"), registry, quiet);
@@ -179,6 +207,7 @@ int run_command(const std::vector<std::string>& args) {
   if (!worker && !probe(checked.plan, registry, run.results_dir, chosen, device)) {
     return kExitBadInput;
   }
+  if (!worker && !quiet) warn_if_emulated_bf16(checked.plan, chosen, device);
   run.db_path = vm["db"].as<std::string>();
   run.quiet = quiet;
   if (vm.count("seed")) run.seed_override = vm["seed"].as<long long>();
@@ -299,7 +328,8 @@ int validate_command(const std::vector<std::string>& args) {
                                           "also load the plugins of this folder (repeatable)")(
       "replicates", po::value<int>(), "as given to run: check the file with this count")(
       "device", po::value<std::string>()->default_value(""),
-      "cpu, cuda, cuda:N or auto: check the models on this device");
+      "cpu, cuda, cuda:N or auto: check the models on this device")(
+      "precision", po::value<std::string>(), "as given to run: fp32, bf16 or auto");
   po::positional_options_description positional;
   positional.add("file", 1);
   po::variables_map vm;
@@ -313,7 +343,9 @@ int validate_command(const std::vector<std::string>& args) {
              options, positional, args, vm, &help)) {
     return help ? kExitOk : kExitBadInput;
   }
-  if (!replicates_option_ok("validate", vm)) return kExitBadInput;
+  if (!replicates_option_ok("validate", vm) || !precision_option_ok("validate", vm)) {
+    return kExitBadInput;
+  }
   Registry registry;
   Checked checked = check_file(vm["file"].as<std::string>(), overrides_of(vm),
                                strings_of(vm, "plugin-path"), registry, /*quiet=*/false);
@@ -321,6 +353,7 @@ int validate_command(const std::vector<std::string>& args) {
   const std::string device = vm["device"].as<std::string>();
   if (!device_option_ok("validate", device)) return kExitBadInput;
   if (!probe(checked.plan, registry, "results", {}, device)) return kExitBadInput;
+  warn_if_emulated_bf16(checked.plan, {}, device);
   std::set<std::string> distinct;
   for (const auto& cell : checked.plan.models) distinct.insert(cell.model);
   const std::size_t models = distinct.size(), cells = checked.plan.models.size();

@@ -43,6 +43,7 @@ int status_command(const std::vector<std::string>& args) {
       "seed", po::value<long long>(), "as given to run")("replicates", po::value<int>(),
                                                          "as given to run")(
       "device", po::value<std::string>()->default_value(""), "as given to run")(
+      "precision", po::value<std::string>(), "as given to run")(
       "db", po::value<std::string>()->default_value("results/results.db"), "the results database")(
       "results", po::value<std::string>()->default_value("results"),
       "the results folder (checkpoints)")("plugin-path",
@@ -57,11 +58,13 @@ int status_command(const std::vector<std::string>& args) {
              "Prints one line per model of the file (matrix values expanded): completed (its run\n"
              "and test accuracy), running (pid, epoch), interrupted (where it resumes), failed\n"
              "(the reason) or pending, for the file as it is now. Give the same --set, --seed and\n"
-             "--device as to run.\n",
+             "--device and --precision as to run.\n",
              options, positional, args, vm, &help)) {
     return help ? kExitOk : kExitBadInput;
   }
-  if (!replicates_option_ok("status", vm)) return kExitBadInput;
+  if (!replicates_option_ok("status", vm) || !precision_option_ok("status", vm)) {
+    return kExitBadInput;
+  }
   Registry registry;
   Checked checked = check_file(vm["file"].as<std::string>(), overrides_of(vm),
                                strings_of(vm, "plugin-path"), registry, /*quiet=*/true);

@@ -1,8 +1,10 @@
 #include "core/report/model_rows.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <set>
 
 #include "tlr/error.h"
 
@@ -138,6 +140,32 @@ int significant_mcnemar(const stats::Comparison& comparison) {
   return k;
 }
 
+std::string compute_note(const std::vector<ModelRow>& rows) {
+  // Per model, the distinct "precision on device" of its runs, in the order first seen.
+  std::vector<std::pair<std::string, std::vector<std::string>>> per_model;
+  std::set<std::string> everywhere;
+  for (const auto& row : rows) {
+    std::vector<std::string> kinds;
+    for (const RunSummary* r : row.runs) {
+      const std::string kind = r->precision + " on " + r->device;
+      if (std::find(kinds.begin(), kinds.end(), kind) == kinds.end()) kinds.push_back(kind);
+      everywhere.insert(kind);
+    }
+    per_model.emplace_back(row.model, kinds);
+  }
+  if (everywhere.empty()) return "";
+  if (everywhere.size() == 1) {
+    return "computed in " + *everywhere.begin() + " (every run; runs.compute_precision).";
+  }
+  std::vector<std::string> parts;
+  for (const auto& [model, kinds] : per_model) {
+    if (!kinds.empty()) parts.push_back(model + " " + join(kinds, " and "));
+  }
+  return "computed in: " + join(parts, "; ") +
+         " (runs.compute_precision): a difference between models may be partly the "
+         "precision's.";
+}
+
 std::vector<std::string> reading_notes(const std::vector<ModelRow>& rows) {
   std::vector<std::string> notes;
   std::vector<std::string> t_models, wilson_models;
@@ -237,6 +265,8 @@ std::vector<std::string> reading_notes(const std::vector<ModelRow>& rows) {
         "no model is compared: no baseline (the experiment's compare_to; by default "
         "its first scratch model).");
   }
+  const std::string computed = compute_note(rows);
+  if (!computed.empty()) notes.push_back(computed);
   return notes;
 }
 

@@ -51,6 +51,9 @@ int significant_mcnemar(const stats::Comparison& comparison);
 // How to read the table: the interval method, the test, the multiplicity correction and alpha,
 // the per-pair McNemar counts, why a model is not compared; one sentence each.
 std::vector<std::string> reading_notes(const std::vector<ModelRow>& rows);
+// "computed in fp32 on cpu (every run; ...)" or, when runs differ, each model's precision and
+// device; "" without runs. The last of reading_notes.
+std::string compute_note(const std::vector<ModelRow>& rows);
 // "model#r: status: error" for every run that did not complete.
 std::vector<std::string> unfinished_runs(const std::vector<ModelRow>& rows);
 

@@ -120,6 +120,8 @@ nlohmann::json run_json(const RunSummary& r) {
           {"epochs", r.epochs_run},
           {"wall_seconds", number_json(r.wall_seconds)},
           {"images_per_second", number_json(r.mean_images_per_second)},
+          {"device", r.device},
+          {"compute_precision", r.precision},
           {"error", r.error}};
 }
 
@@ -270,7 +272,7 @@ std::string format_summaries(const std::vector<RunSummary>& rows, const std::str
   if (format == "csv") {
     out << "model,replicate,seed,strategy,backbone,status,trainable_params,best_val_acc,"
            "test_accuracy,test_precision,test_recall,test_f1,epochs,wall_seconds,"
-           "images_per_second,error\n";
+           "images_per_second,device,compute_precision,error\n";
     for (const auto& r : rows) {
       out << csv_field(r.model) << ',' << r.replicate << ',' << r.seed << ','
           << csv_field(r.strategy) << ',' << csv_field(r.backbone) << ',' << to_string(r.status)
@@ -278,7 +280,8 @@ std::string format_summaries(const std::vector<RunSummary>& rows, const std::str
           << csv_number(r.test_accuracy) << ',' << csv_number(r.test_precision) << ','
           << csv_number(r.test_recall) << ',' << csv_number(r.test_f1) << ',' << r.epochs_run << ','
           << csv_number(r.wall_seconds) << ',' << csv_number(r.mean_images_per_second) << ','
-          << csv_field(r.error) << "\n";
+          << csv_field(r.device) << ',' << csv_field(r.precision) << ',' << csv_field(r.error)
+          << "\n";
     }
     return out.str();
   }
@@ -298,7 +301,7 @@ std::string format_summaries(const std::vector<RunSummary>& rows, const std::str
                                        {"trainable", true}, {"best val", true}, {"test acc", true},
                                        {"precision", true}, {"recall", true},   {"f1", true},
                                        {"epochs", true},    {"time", true},     {"img/s", true},
-                                       {"status", false}};
+                                       {"compute", false},  {"status", false}};
   std::vector<std::vector<std::string>> table;
   for (const auto& r : rows) {
     table.push_back({r.model, std::to_string(r.replicate + 1), r.strategy,
@@ -307,7 +310,7 @@ std::string format_summaries(const std::vector<RunSummary>& rows, const std::str
                      fixed(r.test_precision, "%.3f"), fixed(r.test_recall, "%.3f"),
                      fixed(r.test_f1, "%.3f"), std::to_string(r.epochs_run),
                      report::seconds_cell(r.wall_seconds), fixed(r.mean_images_per_second, "%.0f"),
-                     to_string(r.status)});
+                     r.precision + " " + r.device, to_string(r.status)});
   }
   const bool md = format == "markdown";
   out << aligned(columns, table, md);

@@ -7,6 +7,7 @@
 
 #include "core/config/content_hash.h"
 #include "core/config/replicate_seed.h"
+#include "core/run/precision_choice.h"
 #include "core/run/run_cell.h"
 #include "core/store/store.h"
 #include "tlr/abi.h"
@@ -66,9 +67,20 @@ const CellIdentity& CellIdentities::of(std::size_t index) {
   const config::ResolvedModel& model = plan_.models[index];
 
   json parts;
+  const torch::Device device = device_of(model.json, options_.device);
+  // `auto` decides by the machine: the identity holds what it decided, so `auto` where it means
+  // fp32 is the same cell as `fp32` and as no key at all.
+  const std::string precision = precision_name(precision_of(model.json, device));
   parts["config"] = model.json;
+  json& training = parts["config"]["training"];
+  if (precision == "fp32") {
+    training.erase("precision");  // what a file without the key resolves to
+  } else {
+    training["precision"] = precision;
+  }
   parts["seed"] = cell_seed(model, options_);
-  parts["device"] = device_of(model.json, options_.device).str();
+  parts["device"] = device.str();
+  parts["precision"] = precision;
   parts["data"] = data_.prepare(model.json["data"]).dataset->fingerprint();
 
   json weights = nullptr;

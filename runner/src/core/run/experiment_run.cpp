@@ -11,6 +11,7 @@
 #include "core/run/cell_identity.h"
 #include "core/run/model_failure.h"
 #include "core/run/plugin_uses.h"
+#include "core/run/precision_choice.h"
 #include "core/run/resume_point.h"
 #include "core/run/run_cell.h"
 #include "core/run/stop_signal.h"
@@ -201,7 +202,9 @@ ExperimentOutcome run_experiment(const config::Plan& plan, const Registry& regis
       start.seed = static_cast<std::int64_t>(seed);
       start.threads = options.threads;
       try {
-        start.device = device_of(model.json, options.device).str();
+        const torch::Device device = device_of(model.json, options.device);
+        start.device = device.str();
+        start.precision = precision_name(precision_of(model.json, device));
         start.plugins = plugin_uses.of(model.json);
       } catch (const std::exception& e) {
         if (identity_error.empty()) identity_error = first_line(e.what());

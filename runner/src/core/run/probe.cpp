@@ -8,8 +8,10 @@
 #include <utility>
 
 #include "core/run/model_failure.h"
+#include "core/run/precision_choice.h"
 #include "core/run/run_cell.h"
 #include "engine/data/input_spec.h"
+#include "engine/train/forward_pass.h"
 #include "engine/train/output_mode.h"
 #include "engine/train/settings.h"
 #include "engine/train/trainer.h"
@@ -66,7 +68,8 @@ class ProbeCell : public Cell {
             Params::from_json(model.json.value("training", json::object()).dump()))),
         input_(InputSpec::from_params(
             Params::from_json(model.json["data"].value("input", json::object()).dump()))),
-        device_(device) {
+        device_(device),
+        precision_(precision_of(model.json, device)) {
     const json::json_pointer classes("/data/split/classes");
     classes_ = model.json.contains(classes) && model.json[classes].is_array()
                    ? static_cast<int>(model.json[classes].size())
@@ -76,6 +79,7 @@ class ProbeCell : public Cell {
 
   const std::string& model_name() const override { return model_.name; }
   torch::Device device() const override { return device_; }
+  Precision precision() const override { return precision_; }
   bool probing() const override { return true; }
   const Params& params() const override { return strategy_params_; }
 
@@ -130,9 +134,13 @@ class ProbeCell : public Cell {
       torch::NoGradGuard no_grad;
       const bool was_training = backbone.is_training();
       backbone.eval();
-      torch::Tensor out = backbone.forward(x);
+      torch::Tensor out;
+      {
+        AutocastScope autocast(precision_, device_);
+        out = backbone.forward(x);
+      }
       backbone.train(was_training);
-      return out;
+      return out.to(torch::kFloat);
     });
     return std::make_shared<OneBatch>(f, y);
   }
@@ -145,6 +153,7 @@ class ProbeCell : public Cell {
     if (!train.next(x, y)) throw Error("the probe's train batches are empty");
     {
       torch::NoGradGuard no_grad;
+      AutocastScope autocast(precision_, device_);
       model.train();
       if (model.backbone) {
         at("/backbone");
@@ -167,6 +176,7 @@ class ProbeCell : public Cell {
     one.early_stopping.patience = 0;
     Trainer trainer(one, mode_);
     trainer.set_device(device_);
+    trainer.set_precision(precision_);
     FitOverrides once = overrides;
     once.epochs = overrides.epochs == 0 ? 0 : 1;
     return in_phase(component("backbone") + " + " + component("head"), "a training step",
@@ -180,7 +190,7 @@ class ProbeCell : public Cell {
       model.eval();
       torch::Tensor x, y;
       test.start_epoch(0);
-      while (test.next(x, y)) model.forward(x);
+      while (test.next(x, y)) forward_logits(model, x, precision_, device_);
     });
   }
 
@@ -214,6 +224,7 @@ class ProbeCell : public Cell {
   TrainingSettings settings_;
   InputSpec input_;
   torch::Device device_;
+  Precision precision_;
   int classes_ = 2;
   OutputMode mode_ = OutputMode::sigmoid;
   std::shared_ptr<Backbone> backbone_;

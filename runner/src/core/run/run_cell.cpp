@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "core/run/model_failure.h"
+#include "core/run/precision_choice.h"
 #include "core/run/stop_signal.h"
 #include "engine/data/feature_extraction.h"
 #include "engine/data/tensor_batches.h"
@@ -90,7 +91,8 @@ RunCell::RunCell(ExperimentServices& services, const config::ResolvedModel& mode
       on_bad_image_(on_bad_image_from(model.json["data"].value("on_bad_image", "skip"))),
       classes_(static_cast<int>(data.split.classes.size())),
       mode_(output_mode_for(classes_, model.json.value("output", std::string("auto")))),
-      device_(device_of(model.json, services.options.device)) {}
+      device_(device_of(model.json, services.options.device)),
+      precision_(precision_of(model.json, device_)) {}
 
 std::string RunCell::component(const char* slot) const {
   return std::string(slot) + " '" + plugin_of(model_.json.value(slot, json())) + "'";
@@ -144,9 +146,9 @@ std::shared_ptr<Batches> RunCell::images(Split split, bool augment) {
 std::shared_ptr<Batches> RunCell::features(Split split, Backbone& backbone) {
   const json& spec = model_.json["backbone"];
   auto decoded = services_.data.images(data_, split, input_, services_.workers, on_bad_image_);
-  const std::string key =
-      hash_text(image_key(*decoded, input_) + "|" + plugin_of(spec) + "|" + params_of(spec).json() +
-                "|" + weights_id_ + "|" + backbone.blocks().back());
+  const std::string key = hash_text(image_key(*decoded, input_) + "|" + plugin_of(spec) + "|" +
+                                    params_of(spec).json() + "|" + weights_id_ + "|" +
+                                    backbone.blocks().back() + "|" + precision_name(precision_));
   FeatureSet set = services_.features.get(key, [&] {
     BatchRequest request;
     request.split = split;
@@ -155,7 +157,7 @@ std::shared_ptr<Batches> RunCell::features(Split split, Backbone& backbone) {
     request.on_bad_image = on_bad_image_;
     auto batches = services_.data.batches(data_, input_, request);
     return in_phase(component("backbone"), "feature extraction", [&] {
-      return extract_features(backbone, *batches, device_, split_name(split), [] {
+      return extract_features(backbone, *batches, device_, precision_, split_name(split), [] {
         if (stop_requested()) throw Interrupted();
       });
     });
@@ -194,6 +196,7 @@ FitResult RunCell::fit(Classifier& model, const std::vector<ParamGroup>& groups,
   callbacks.on_progress = [](const TrainProgress&) { fault_point("train_batch"); };
   Trainer trainer(settings_, mode_, services_.options.threads, printer.attach(callbacks));
   trainer.set_device(device_);
+  trainer.set_precision(precision_);
   FitCheckpointing checkpointing;
   checkpointing.path = (fs::path(services_.layout.checkpoint_dir(identity_)) /
                         ("fit-" + std::to_string(fits_++) + ".pt"))
@@ -211,7 +214,7 @@ FitResult RunCell::fit(Classifier& model, const std::vector<ParamGroup>& groups,
   // The validation images' predictions at the kept weights; a later fit (the strategy's next
   // phase) replaces them, so they are those of the model evaluate() tests.
   const Evaluation on_val = in_phase(what, "validation predictions", [&] {
-    return tlr::evaluate(model, val, mode_, classes_, device_);
+    return tlr::evaluate(model, val, mode_, classes_, device_, precision_);
   });
   record_predictions(Split::val, on_val);
   const std::string phase = overrides.phase.empty() ? "" : overrides.phase + "/";
@@ -224,8 +227,9 @@ FitResult RunCell::fit(Classifier& model, const std::vector<ParamGroup>& groups,
 
 void RunCell::evaluate(Classifier& model, Batches& test) {
   const std::string what = component("backbone") + " + " + component("head");
-  Evaluation e = in_phase(what, "evaluation",
-                          [&] { return tlr::evaluate(model, test, mode_, classes_, device_); });
+  Evaluation e = in_phase(what, "evaluation", [&] {
+    return tlr::evaluate(model, test, mode_, classes_, device_, precision_);
+  });
   std::vector<std::pair<std::string, double>> values{{"accuracy", e.accuracy},
                                                      {"precision", e.precision},
                                                      {"recall", e.recall},

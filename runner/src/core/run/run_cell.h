@@ -60,6 +60,7 @@ class RunCell : public Cell {
 
   const std::string& model_name() const override { return model_.name; }
   torch::Device device() const override { return device_; }
+  Precision precision() const override { return precision_; }
   bool probing() const override { return false; }
   const Params& params() const override { return strategy_params_; }
   std::shared_ptr<Backbone> backbone() override;
@@ -102,6 +103,7 @@ class RunCell : public Cell {
   int classes_;
   OutputMode mode_;
   torch::Device device_;
+  Precision precision_;
   std::shared_ptr<Backbone> backbone_;
   std::unique_ptr<Augmenter> augmenter_;
   std::string weights_id_;

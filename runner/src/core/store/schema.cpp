@@ -300,14 +300,59 @@ WHERE s.run_id = (SELECT MAX(r.id) FROM runs AS r JOIN experiments AS e ON e.id 
                     AND r.replicate = s.replicate);
 )sql";
 
+// v5: the arithmetic a run computed in. runs.compute_precision: 'fp32' or 'bf16' (training.
+// precision resolved on the machine that ran it: `auto` is recorded as what it chose); runs of
+// earlier schemas were all fp32. run_summary and latest_runs gain the device and the precision.
+constexpr const char* kSchemaV5 = R"sql(
+ALTER TABLE runs ADD COLUMN compute_precision TEXT NOT NULL DEFAULT 'fp32'
+  CHECK (compute_precision IN ('fp32', 'bf16'));
+
+DROP VIEW latest_runs;
+DROP VIEW run_summary;
+CREATE VIEW run_summary AS
+SELECT
+  e.name AS experiment,
+  r.experiment_id,
+  r.id AS run_id,
+  r.model,
+  r.strategy,
+  r.backbone,
+  r.status,
+  (SELECT MAX(val_acc) FROM epochs WHERE run_id = r.id) AS best_val_acc,
+  (SELECT value FROM metrics WHERE run_id = r.id AND split = 'test' AND name = 'accuracy')
+    AS test_accuracy,
+  (SELECT value FROM metrics WHERE run_id = r.id AND split = 'test' AND name = 'precision')
+    AS test_precision,
+  (SELECT value FROM metrics WHERE run_id = r.id AND split = 'test' AND name = 'recall')
+    AS test_recall,
+  (SELECT value FROM metrics WHERE run_id = r.id AND split = 'test' AND name = 'f1') AS test_f1,
+  (SELECT COUNT(*) FROM epochs WHERE run_id = r.id) AS epochs_run,
+  r.wall_seconds,
+  (SELECT AVG(images_per_second) FROM epochs WHERE run_id = r.id) AS mean_images_per_second,
+  (SELECT CAST(value AS INTEGER) FROM metrics
+    WHERE run_id = r.id AND split = 'model' AND name = 'trainable_params') AS trainable_params,
+  r.error,
+  r.seed,
+  r.config_hash,
+  r.started_at,
+  r.finished_at,
+  r.replicate,
+  r.device,
+  r.compute_precision
+FROM runs AS r JOIN experiments AS e ON e.id = r.experiment_id;
+
+CREATE VIEW latest_runs AS
+SELECT s.* FROM run_summary AS s
+WHERE s.run_id = (SELECT MAX(r.id) FROM runs AS r JOIN experiments AS e ON e.id = r.experiment_id
+                  WHERE e.name = s.experiment AND r.model = s.model
+                    AND r.replicate = s.replicate);
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
   static const std::vector<Migration> steps = {
-      {1, kSchemaV1},
-      {2, kSchemaV2},
-      {3, kSchemaV3},
-      {4, kSchemaV4},
+      {1, kSchemaV1}, {2, kSchemaV2}, {3, kSchemaV3}, {4, kSchemaV4}, {5, kSchemaV5},
   };
   return steps;
 }

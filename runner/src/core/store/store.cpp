@@ -58,7 +58,8 @@ constexpr const char* kSummaryColumns =
     "s.best_val_acc, s.test_accuracy, s.test_precision, s.test_recall, s.test_f1, s.epochs_run, "
     "s.wall_seconds, s.mean_images_per_second, s.trainable_params, s.error, s.seed, "
     "s.config_hash, s.started_at, s.finished_at, "
-    "(SELECT r.identity FROM runs AS r WHERE r.id = s.run_id), s.replicate";
+    "(SELECT r.identity FROM runs AS r WHERE r.id = s.run_id), s.replicate, s.device, "
+    "s.compute_precision";
 
 RunSummary read_summary(const Statement& row) {
   RunSummary s;
@@ -85,6 +86,8 @@ RunSummary read_summary(const Statement& row) {
   s.finished_at = row.text(20);
   s.identity = row.text(21);
   s.replicate = static_cast<int>(row.int64(22));
+  s.device = row.text(23);
+  s.precision = row.text(24);
   return s;
 }
 
@@ -268,14 +271,14 @@ std::int64_t Store::begin_run(const RunStart& run) {
     Statement insert(
         db_.get(), path_,
         "INSERT INTO runs (experiment_id, model, strategy, backbone, config_json, "
-        "config_hash, seed, host, pid, versions, threads, device, identity, replicate) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULLIF(?, ''), ?)",
+        "config_hash, seed, host, pid, versions, threads, device, identity, replicate, "
+        "compute_precision) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULLIF(?, ''), ?, ?)",
         what);
     insert.bind(1, run.experiment_id).bind(2, run.model).bind(3, run.strategy);
     insert.bind(4, run.backbone).bind(5, run.config_json).bind(6, run.config_hash);
     insert.bind(7, run.seed).bind(8, host_name()).bind(9, static_cast<std::int64_t>(getpid()));
     insert.bind(10, versions).bind(11, run.threads).bind(12, run.device).bind(13, run.identity);
-    insert.bind(14, run.replicate);
+    insert.bind(14, run.replicate).bind(15, run.precision);
     insert.run();
     id = sqlite3_last_insert_rowid(db_.get());
     Statement plugin(db_.get(), path_,

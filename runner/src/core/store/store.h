@@ -60,6 +60,7 @@ struct RunStart {
   int threads = 0;                 // torch intra-op threads the run uses
   std::string versions_json;       // empty: build_versions_json()
   std::string device = "cpu";      // torch::Device::str() of the device the run uses
+  std::string precision = "fp32";  // runs.compute_precision: "fp32" | "bf16" (resolved)
   std::vector<PluginUse> plugins;  // recorded with the run, in the same transaction
   // The cell identity (runs.identity): sha256 hex of everything that decides the run's result,
   // computed by the caller; completed_run() and resumable_run() look runs up by it. "" is stored
@@ -102,6 +103,8 @@ struct RunSummary {
   std::string config_hash;
   std::string started_at, finished_at;  // ISO-8601 UTC; finished_at "" while running
   std::string identity;                 // runs.identity; "" for NULL
+  std::string device = "cpu";           // runs.device
+  std::string precision = "fp32";       // runs.compute_precision
 };
 
 // Where the newest run of a cell stands (`runner status`).

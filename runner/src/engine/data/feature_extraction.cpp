@@ -9,7 +9,7 @@
 namespace tlr {
 
 FeatureSet extract_features(Backbone& backbone, Batches& images, torch::Device device,
-                            const std::string& split,
+                            Precision precision, const std::string& split,
                             const std::function<void()>& between_batches) {
   torch::NoGradGuard no_grad;
   const bool was_training = backbone.is_training();
@@ -20,7 +20,12 @@ FeatureSet extract_features(Backbone& backbone, Batches& images, torch::Device d
   while (true) {
     if (between_batches) between_batches();
     if (!images.next(x, y)) break;
-    outputs.push_back(backbone.forward(x.to(device)).to(torch::kCPU));
+    torch::Tensor features;
+    {
+      AutocastScope autocast(precision, device);
+      features = backbone.forward(x.to(device));
+    }
+    outputs.push_back(features.to(torch::kCPU, torch::kFloat));
     labels.push_back(y.to(torch::kCPU));
   }
   backbone.train(was_training);

@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include "engine/train/forward_pass.h"
 #include "engine/util/fault_point.h"
 #include "tlr/error.h"
 
@@ -66,7 +67,7 @@ Evaluation score_predictions(const std::vector<std::int64_t>& labels,
 }
 
 Evaluation evaluate(Classifier& model, Batches& test, OutputMode mode, int classes,
-                    torch::Device device) {
+                    torch::Device device, Precision precision) {
   torch::NoGradGuard no_grad;
   model.to(device);
   model.eval();
@@ -78,7 +79,7 @@ Evaluation evaluate(Classifier& model, Batches& test, OutputMode mode, int class
   while (test.next(inputs, batch_labels)) {
     inputs = inputs.to(device);
     batch_labels = batch_labels.to(device);
-    torch::Tensor logits = model.forward(inputs);
+    torch::Tensor logits = forward_logits(model, inputs, precision, device);
     fault_point("evaluation_batch");
     loss_sum += output_loss(mode, logits, batch_labels).item<double>() * batch_labels.size(0);
     torch::Tensor p = output_predictions(mode, logits).to(torch::kCPU).contiguous();
@@ -88,10 +89,10 @@ Evaluation evaluate(Classifier& model, Batches& test, OutputMode mode, int class
                      p.data_ptr<std::int64_t>() + p.numel());
     torch::Tensor probs;
     if (mode == OutputMode::sigmoid) {
-      torch::Tensor positive = torch::sigmoid(logits.reshape({-1, 1}).to(torch::kFloat));
+      torch::Tensor positive = torch::sigmoid(logits.reshape({-1, 1}));
       probs = torch::cat({1 - positive, positive}, 1);
     } else {
-      probs = torch::softmax(logits.to(torch::kFloat), 1);
+      probs = torch::softmax(logits, 1);
     }
     probs = probs.to(torch::kCPU).contiguous();
     probabilities.insert(probabilities.end(), probs.data_ptr<float>(),

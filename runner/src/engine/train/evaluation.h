@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "engine/train/output_mode.h"
+#include "tlr/precision.h"
 #include "tlr/strategy.h"
 
 namespace tlr {
@@ -40,9 +41,10 @@ struct Evaluation {
 };
 
 // Runs `model` in inference mode over every batch of `test` (start_epoch(0)).
-// The model and each batch run on `device`; the counts come back to the CPU.
+// The model and each batch run on `device`, in `precision` (forward_pass.h); the counts come back
+// to the CPU, the probabilities computed from fp32 logits.
 Evaluation evaluate(Classifier& model, Batches& test, OutputMode mode, int classes,
-                    torch::Device device = torch::kCPU);
+                    torch::Device device = torch::kCPU, Precision precision = Precision::fp32);
 
 // Metrics of given predictions; a ratio with a zero denominator is 0 (sklearn's zero_division=0).
 // `loss` is copied into the result. Throws tlr::Error for a label outside [0, classes).

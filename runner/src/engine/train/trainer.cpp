@@ -9,6 +9,7 @@
 #include <map>
 #include <optional>
 
+#include "engine/train/forward_pass.h"
 #include "engine/train/lr_schedule.h"
 #include "tlr/error.h"
 
@@ -337,7 +338,7 @@ FitResult Trainer::fit(Classifier& model, const std::vector<ParamGroup>& groups,
       ++step;
       ++in_pass;
       optimizer->zero_grad();
-      torch::Tensor logits = model.forward(inputs);
+      torch::Tensor logits = forward_logits(model, inputs, precision_, device_);
       torch::Tensor loss = output_loss(mode_, logits, labels);
       const double value = loss.item<double>();
       check_finite(value, phase, epoch, "loss");
@@ -379,7 +380,7 @@ FitResult Trainer::fit(Classifier& model, const std::vector<ParamGroup>& groups,
       while (val.next(inputs, labels)) {
         inputs = inputs.to(device_);
         labels = labels.to(device_);
-        torch::Tensor logits = model.forward(inputs);
+        torch::Tensor logits = forward_logits(model, inputs, precision_, device_);
         const std::int64_t n = labels.size(0);
         v.loss_sum += output_loss(mode_, logits, labels).item<double>() * n;
         v.correct += output_predictions(mode_, logits).eq(labels).sum().item<std::int64_t>();

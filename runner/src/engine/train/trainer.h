@@ -14,6 +14,7 @@
 #include "engine/train/fit_checkpoint.h"
 #include "engine/train/output_mode.h"
 #include "engine/train/settings.h"
+#include "tlr/precision.h"
 #include "tlr/strategy.h"
 
 namespace tlr {
@@ -104,6 +105,11 @@ class Trainer {
   // The device the model and every batch are moved to (the cell's); the CPU by default.
   void set_device(torch::Device device) { device_ = device; }
 
+  // The precision of every forward pass (forward_pass.h), training and validation alike: bf16
+  // autocasts the forward (and so the backward), while weights, optimizer state, keep-best copies
+  // and checkpoints stay fp32. fp32 by default.
+  void set_precision(Precision precision) { precision_ = precision; }
+
   const TrainingSettings& settings() const { return settings_; }
   OutputMode mode() const { return mode_; }
 
@@ -113,6 +119,7 @@ class Trainer {
   int threads_;
   TrainerCallbacks callbacks_;
   torch::Device device_ = torch::kCPU;
+  Precision precision_ = Precision::fp32;
   FitCheckpointing checkpointing_;
 };
 
