@@ -187,7 +187,7 @@ std::vector<std::string> reading_notes(const std::vector<ModelRow>& rows) {
         "one run (" +
         join(wilson_models, ", ") + ") the 95% Wilson interval over its " + images + ".");
   } else if (!t_models.empty()) {
-    notes.push_back(
+    notes.emplace_back(
         "test acc: the mean over each model's replicates with its 95% t interval; f1 "
         "the mean.");
   } else if (!wilson_models.empty()) {
@@ -227,6 +227,7 @@ std::vector<std::string> reading_notes(const std::vector<ModelRow>& rows) {
              baselines[0];
     } else {
       std::vector<std::string> counts;
+      counts.reserve(baselines.size());
       for (const auto& b : baselines) counts.push_back(b + ": " + std::to_string(compared_with[b]));
       holm = "the models compared with the same baseline (" + join(counts, ", ") + ")";
     }
@@ -261,7 +262,7 @@ std::vector<std::string> reading_notes(const std::vector<ModelRow>& rows) {
     }
   }
   if (baselines.empty() && !any_baseline && rows.size() > 1) {
-    notes.push_back(
+    notes.emplace_back(
         "no model is compared: no baseline (the experiment's compare_to; by default "
         "its first scratch model).");
   }
