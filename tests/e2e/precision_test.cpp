@@ -1,6 +1,8 @@
 // training.precision end to end: --precision reaches every model, each run records the precision
 // it used, an fp32 and a bf16 run never share cached features, `auto` is this CPU's choice, and
 // a value that is no precision is one line and exit 2.
+#include "tlr/precision.h"
+
 #include <gtest/gtest.h>
 
 #include <string>
@@ -8,18 +10,16 @@
 
 #include "core/store/store.h"
 #include "e2e/e2e_support.h"
-#include "tlr/precision.h"
 
 namespace tlr::testing::e2e {
 namespace {
 
 // multiclass_folder.yaml's top_model: VGG16 bottleneck features (feature_extraction), tiny.
 std::vector<std::string> top_model_args(const TempDir& tmp, const std::vector<std::string>& extra) {
-  std::vector<std::string> args =
-      tiny_run("multiclass_folder.yaml", tmp, tmp / "multiclass",
-               {"*.data.input.size=[32, 32]", "*.backbone.weights=null",
-                "defaults.backbone.params.width=0.125"},
-               {"--only", "top_model"});
+  std::vector<std::string> args = tiny_run("multiclass_folder.yaml", tmp, tmp / "multiclass",
+                                           {"*.data.input.size=[32, 32]", "*.backbone.weights=null",
+                                            "defaults.backbone.params.width=0.125"},
+                                           {"--only", "top_model"});
   // Not quiet: the feature cache says whether it computed or read the features.
   args.erase(std::find(args.begin(), args.end(), "--quiet"));
   args.insert(args.end(), extra.begin(), extra.end());
@@ -47,13 +47,15 @@ TEST_F(Precision, EachRunRecordsItsPrecisionAndBf16NeverReadsFp32Features) {
   EXPECT_EQ(bf16.err.find("completed as run"), std::string::npos) << bf16.err;
   EXPECT_EQ(count_of(bf16.err, "features computed and cached"), 3u) << bf16.err;
   EXPECT_EQ(count_of(bf16.err, "features read from cache"), 0u) << bf16.err;
-  const bool warned = bf16.err.find("runner: warning: top_model computes in bf16, which this CPU "
-                                    "does not have") != std::string::npos;
+  const bool warned = bf16.err.find(
+                          "runner: warning: top_model computes in bf16, which this CPU "
+                          "does not have") != std::string::npos;
   EXPECT_EQ(warned, !cpu_has_native_bf16()) << bf16.err;
 
   const fs::path db = tmp / "results.db";
-  EXPECT_EQ(query(db, "SELECT group_concat(compute_precision, ',') FROM "
-                      "(SELECT compute_precision FROM runs ORDER BY id)"),
+  EXPECT_EQ(query(db,
+                  "SELECT group_concat(compute_precision, ',') FROM "
+                  "(SELECT compute_precision FROM runs ORDER BY id)"),
             "fp32,bf16");
   EXPECT_EQ(query(db, "SELECT COUNT(*) FROM runs WHERE status = 'completed'"), "2");
   EXPECT_EQ(query(db, "SELECT compute_precision FROM latest_runs"), "bf16");
@@ -74,9 +76,9 @@ TEST_F(Precision, EachRunRecordsItsPrecisionAndBf16NeverReadsFp32Features) {
   const Outcome automatic = runner(top_model_args(tmp, {"--precision", "auto"}), tmp.path());
   ASSERT_EQ(automatic.exit_code, 0) << describe(automatic);
   const bool native = cpu_has_native_bf16();
-  EXPECT_NE(automatic.err.find(std::string("top_model: completed as run ") + (native ? "2" : "1") +
-                               " ("),
-            std::string::npos)
+  EXPECT_NE(
+      automatic.err.find(std::string("top_model: completed as run ") + (native ? "2" : "1") + " ("),
+      std::string::npos)
       << automatic.err;
 }
 

@@ -1,10 +1,9 @@
 // training.precision: the autocast scope, and that the trainer, the evaluator and feature
 // extraction compute in the precision they are given while weights, optimizer state, BatchNorm
 // statistics, losses and features stay fp32.
+#include <ATen/autocast_mode.h>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
-
-#include <ATen/autocast_mode.h>
 
 #include <memory>
 #include <set>

@@ -22,7 +22,7 @@ bool detect_native_bf16() {
   // XCR0: which register states the operating system saves on a context switch.
   unsigned xcr0_lo = 0, xcr0_hi = 0;
   __asm__ volatile("xgetbv" : "=a"(xcr0_lo), "=d"(xcr0_hi) : "c"(0));
-  const bool os_avx512 = (xcr0_lo & 0xE6U) == 0xE6U;          // XMM, YMM, opmask, ZMM halves
+  const bool os_avx512 = (xcr0_lo & 0xE6U) == 0xE6U;         // XMM, YMM, opmask, ZMM halves
   const bool os_amx = (xcr0_lo & (3U << 17)) == (3U << 17);  // XTILECFG, XTILEDATA
   __cpuid_count(7, 0, eax, ebx, ecx, edx);
   const bool amx_bf16 = (edx & (1U << 22)) != 0;

@@ -2,9 +2,9 @@
 // line turns into that key), with `auto` resolved for the machine the cell runs on.
 #pragma once
 
-#include <nlohmann/json.hpp>
 #include <torch/types.h>
 
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "tlr/precision.h"
