@@ -18,5 +18,7 @@ int plugins_command(const std::vector<std::string>& args);
 int status_command(const std::vector<std::string>& args);
 int report_command(const std::vector<std::string>& args);
 int preview_augment_command(const std::vector<std::string>& args);
+int merge_command(const std::vector<std::string>& args);
+int submit_command(const std::vector<std::string>& args);
 
 }  // namespace tlr::cli

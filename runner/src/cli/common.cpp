@@ -4,9 +4,12 @@
 
 #include <filesystem>
 #include <iostream>
+#include <regex>
 #include <thread>
 
 #include "core/config/document.h"
+#include "core/run/probe.h"
+#include "core/run/results_layout.h"
 
 namespace tlr::cli {
 
@@ -113,6 +116,37 @@ int set_threads(int requested) {
   if (threads <= 0) threads = 1;
   torch::set_num_threads(threads);
   return threads;
+}
+
+// The probe (core/run/probe.h) over `models`; prints its problems. False when there are any.
+bool probe_plan(const config::Plan& plan, const Registry& registry, const std::string& results_dir,
+                const std::vector<std::size_t>& models, const std::string& device) {
+  Context context;
+  context.experiment_dir = std::filesystem::path(plan.file).parent_path().string();
+  context.cache_dir = ResultsLayout(results_dir).cache_dir();
+  ProbeOptions options;
+  options.models = models;
+  options.device = device;
+  const std::vector<config::Diagnostic> problems = probe_models(plan, registry, context, options);
+  std::cerr << config::format_diagnostics(problems);
+  return problems.empty();
+}
+
+// --device: one of the schema's forms, or a one-line error.
+bool device_option_ok(const std::string& command, const std::string& device) {
+  static const std::regex form("^(cpu|auto|cuda(:[0-9]+)?)$");
+  if (device.empty()) return true;
+  if (!std::regex_match(device, form)) {
+    std::cerr << "runner " << command << ": error: --device '" << device
+              << "': expected cpu, cuda, cuda:N or auto\n";
+    return false;
+  }
+  if (device.rfind("cuda", 0) == 0 && !torch::hasCUDA()) {
+    std::cerr << "runner " << command << ": error: --device " << device
+              << ": this libtorch build has no CUDA; use cpu or auto\n";
+    return false;
+  }
+  return true;
 }
 
 }  // namespace tlr::cli

@@ -53,6 +53,15 @@ struct Checked {
 Checked check_file(const std::string& file, const std::vector<std::string>& sets,
                    const std::vector<std::string>& plugin_dirs, Registry& registry, bool quiet);
 
+// The validation probe (core/run/probe.h) over plan.models[models] (empty: all): builds each model
+// and runs its strategy on zero images. Prints its problems; false when there are any.
+bool probe_plan(const config::Plan& plan, const Registry& registry, const std::string& results_dir,
+                const std::vector<std::size_t>& models, const std::string& device);
+
+// --device: one of the schema's forms (cpu, auto, cuda, cuda:N), and cuda only with a CUDA
+// libtorch; else prints "runner <command>: error: --device ..." and returns false.
+bool device_option_ok(const std::string& command, const std::string& device);
+
 // Sets libtorch's intra-op thread count (Debian's build starts with 1); 0 means all cores.
 // Returns the count set.
 int set_threads(int requested);

@@ -19,6 +19,8 @@ commands:
   status FILE           per model: completed, running, interrupted (resumable), failed, pending
   plugins [NAME]        list the components of every plugin found, or describe one
   report                print the comparison table of recorded runs
+  submit FILE           run every model of a file on a Slurm cluster (job arrays, then a merge)
+  merge [SHARD...]      bring the results of Slurm tasks (shards) into results.db
   preview-augment FILE  write a PNG grid of augmented training images of one model
 
 `runner <command> --help` describes a command's options.
@@ -47,6 +49,8 @@ int main(int argc, char** argv) {
     if (command == "status") return tlr::cli::status_command(rest);
     if (command == "plugins") return tlr::cli::plugins_command(rest);
     if (command == "report") return tlr::cli::report_command(rest);
+    if (command == "submit") return tlr::cli::submit_command(rest);
+    if (command == "merge") return tlr::cli::merge_command(rest);
     if (command == "preview-augment") return tlr::cli::preview_augment_command(rest);
     // `runner FILE.yaml`: a path is a run.
     if (command.find('.') != std::string::npos || command.find('/') != std::string::npos) {

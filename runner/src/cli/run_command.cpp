@@ -49,20 +49,6 @@ std::vector<std::size_t> only_with_publishers(const config::Plan& plan,
   return chosen;
 }
 
-// The probe (core/run/probe.h) over `models`; prints its problems. False when there are any.
-bool probe(const config::Plan& plan, const Registry& registry, const std::string& results_dir,
-           const std::vector<std::size_t>& models, const std::string& device) {
-  Context context;
-  context.experiment_dir = std::filesystem::path(plan.file).parent_path().string();
-  context.cache_dir = ResultsLayout(results_dir).cache_dir();
-  ProbeOptions options;
-  options.models = models;
-  options.device = device;
-  const std::vector<config::Diagnostic> problems = probe_models(plan, registry, context, options);
-  std::cerr << config::format_diagnostics(problems);
-  return problems.empty();
-}
-
 // One warning line when a model of `models` (empty: every model) computes in bf16 on a CPU that
 // only emulates it: it runs, but many times slower than fp32 (docs/design.md, "Precision").
 void warn_if_emulated_bf16(const config::Plan& plan, const std::vector<std::size_t>& models,
@@ -84,23 +70,6 @@ void warn_if_emulated_bf16(const config::Plan& plan, const std::vector<std::size
             << " in bf16, which this CPU does not have (no AVX512_BF16 or AMX): libtorch "
                "emulates it, several times slower than fp32; training.precision: auto picks fp32 "
                "here\n";
-}
-
-// --device: one of the schema's forms, or a one-line error.
-bool device_option_ok(const std::string& command, const std::string& device) {
-  static const std::regex form("^(cpu|auto|cuda(:[0-9]+)?)$");
-  if (device.empty()) return true;
-  if (!std::regex_match(device, form)) {
-    std::cerr << "runner " << command << ": error: --device '" << device
-              << "': expected cpu, cuda, cuda:N or auto\n";
-    return false;
-  }
-  if (device.rfind("cuda", 0) == 0 && !torch::hasCUDA()) {
-    std::cerr << "runner " << command << ": error: --device " << device
-              << ": this libtorch build has no CUDA; use cpu or auto\n";
-    return false;
-  }
-  return true;
 }
 
 }  // namespace
@@ -135,6 +104,12 @@ int run_command(const std::vector<std::string>& args) {
       "jobs,j", po::value<int>()->default_value(1),
       "run up to N cells at once in worker processes; --threads is split between them")(
       "worker-of", po::value<std::int64_t>(), "(internal) run one cell for this invocation id")(
+      "completed-from", po::value<std::vector<std::string>>()->composing(),
+      "also count cells completed in this results database, or in the *.db files of this "
+      "folder, as completed (repeatable; runner submit's tasks pass results.db and the shards)")(
+      "task-shard",
+      "--db is this task's own shard, used by one process at a time: a run it holds as running "
+      "died with an earlier attempt of the task, and resumes (runner submit's tasks)")(
       "dry-run", "print the resolved plan (every model expanded, with its hash) and stop")(
       "quiet,q", "print only errors and the final table");
   po::positional_options_description positional;
@@ -167,6 +142,8 @@ int run_command(const std::vector<std::string>& args) {
   run.only = strings_of(vm, "only");
   run.rerun = strings_of(vm, "rerun");
   run.rerun_all = vm.count("rerun") > 0 && run.rerun.empty();
+  run.completed_from = strings_of(vm, "completed-from");
+  run.task_shard = vm.count("task-shard") > 0;
   std::vector<std::string> names;
   for (const auto& m : checked.plan.models) {
     names.push_back(m.name);
@@ -204,7 +181,7 @@ int run_command(const std::vector<std::string>& args) {
   // --threads is the budget of the whole run: each of the --jobs workers gets an equal share.
   const int budget = set_threads(vm["threads"].as<int>());
   run.threads = worker ? budget : set_threads(std::max(1, budget / jobs));
-  if (!worker && !probe(checked.plan, registry, run.results_dir, chosen, device)) {
+  if (!worker && !probe_plan(checked.plan, registry, run.results_dir, chosen, device)) {
     return kExitBadInput;
   }
   if (!worker && !quiet) warn_if_emulated_bf16(checked.plan, chosen, device);
@@ -257,6 +234,7 @@ int run_command(const std::vector<std::string>& args) {
                                std::to_string(run.threads), "--db", run.db_path, "--results",
                                run.results_dir, "--worker-of", std::to_string(invocation)});
       if (!device.empty()) argv.insert(argv.end(), {"--device", device});
+      for (const auto& db : run.completed_from) argv.insert(argv.end(), {"--completed-from", db});
       if (run.seed_override >= 0) {
         argv.insert(argv.end(), {"--seed", std::to_string(run.seed_override)});
       }
@@ -310,7 +288,8 @@ int run_command(const std::vector<std::string>& args) {
   ReportOptions report;
   report.db_path = run.db_path;
   report.experiment = checked.plan.experiment;
-  report.html_dir = run.results_dir;
+  // A Slurm task's table is for its log; the merge job writes the experiment's report.html.
+  report.html_dir = run.task_shard ? "" : run.results_dir;
   report.run_ids = run_ids;
   report.experiment_id = invocation_id;
   if (!run_ids.empty()) std::cout << render_report(report);
@@ -352,7 +331,7 @@ int validate_command(const std::vector<std::string>& args) {
   if (!checked.ok) return kExitBadInput;
   const std::string device = vm["device"].as<std::string>();
   if (!device_option_ok("validate", device)) return kExitBadInput;
-  if (!probe(checked.plan, registry, "results", {}, device)) return kExitBadInput;
+  if (!probe_plan(checked.plan, registry, "results", {}, device)) return kExitBadInput;
   warn_if_emulated_bf16(checked.plan, {}, device);
   std::set<std::string> distinct;
   for (const auto& cell : checked.plan.models) distinct.insert(cell.model);

@@ -5,6 +5,7 @@
 
 #include <iomanip>
 #include <iostream>
+#include <map>
 #include <optional>
 #include <sstream>
 
@@ -13,8 +14,10 @@
 #include "core/run/cell_identity.h"
 #include "core/run/data_source.h"
 #include "core/run/plugin_uses.h"
+#include "core/run/result_sources.h"
 #include "core/run/results_layout.h"
 #include "core/run/resume_point.h"
+#include "core/slurm/slurm_jobs.h"
 #include "core/store/store.h"
 #include "tlr/error.h"
 
@@ -58,7 +61,8 @@ int status_command(const std::vector<std::string>& args) {
              "Prints one line per model of the file (matrix values expanded): completed (its run\n"
              "and test accuracy), running (pid, epoch), interrupted (where it resumes), failed\n"
              "(the reason) or pending, for the file as it is now. Give the same --set, --seed and\n"
-             "--device and --precision as to run.\n",
+             "--device and --precision as to run. After runner submit, also the Slurm job of\n"
+             "each model (squeue) and the results its task left in a shard not merged yet.\n",
              options, positional, args, vm, &help)) {
     return help ? kExitOk : kExitBadInput;
   }
@@ -87,6 +91,17 @@ int status_command(const std::vector<std::string>& args) {
   DataSource data(registry, context);
   PluginUses plugins(registry);
   CellIdentities identities(checked.plan, run, context, data, plugins, *store);
+  // Results Slurm tasks recorded that are not merged yet, and the jobs of the last submission.
+  ResultSources shards({layout.shards_dir(checked.plan.experiment)});
+  const slurm::Submission submission =
+      slurm::read_submission(layout.slurm_dir(checked.plan.experiment));
+  const std::map<std::string, slurm::JobState> jobs = slurm::job_states(submission);
+  std::map<std::string, std::string> submitted_as;  // cell -> "<job>_<task>"
+  for (const slurm::SubmittedArray& array : submission.arrays) {
+    for (std::size_t k = 0; k < array.cells.size(); ++k) {
+      submitted_as[array.cells[k]] = array.job + "_" + std::to_string(k);
+    }
+  }
 
   std::vector<Line> lines;
   std::map<std::string, int> counts;
@@ -102,8 +117,25 @@ int status_command(const std::vector<std::string>& args) {
     }
     if (!identity.empty()) {
       const std::optional<std::int64_t> done = store->completed_run(identity);
-      const std::optional<CellState> newest = store->cell_state(identity);
-      if (done) {
+      std::optional<CellState> newest = store->cell_state(identity);
+      std::optional<ResultSources::Found> in_shard;
+      if (!done && !submission.arrays.empty()) {
+        in_shard = shards.completed_run(identity);
+        if (!in_shard) {
+          auto shard_state = shards.cell_state(identity);
+          if (shard_state && (!newest || newest->status != RunStatus::kRunning)) {
+            newest = shard_state->second;
+          }
+        }
+      }
+      if (in_shard) {
+        line.state = "completed";
+        line.run = "-";
+        const RunSummary summary = shards.summary(*in_shard);
+        line.detail = (summary.test_accuracy ? "test acc " + percent(*summary.test_accuracy) + ", "
+                                             : std::string()) +
+                      "in shard " + in_shard->db + ", not merged yet";
+      } else if (done) {
         line.state = "completed";
         line.run = std::to_string(*done);
         const RunSummary summary = store->summary(*done);
@@ -143,6 +175,15 @@ int status_command(const std::vector<std::string>& args) {
             break;
         }
       }
+    }
+    // The cell's Slurm task, while squeue knows it.
+    auto job = jobs.find(line.cell);
+    if (job != jobs.end() && line.state != "completed") {
+      line.detail += (line.detail.empty() ? "" : "; ") + std::string("job ") + job->second.job +
+                     " " + job->second.state +
+                     (job->second.reason.empty() ? "" : " (" + job->second.reason + ")");
+    } else if (job == jobs.end() && submitted_as.count(line.cell) && line.state == "pending") {
+      line.detail += "; submitted as job " + submitted_as[line.cell] + ", no longer queued";
     }
     ++counts[line.state];
     lines.push_back(line);

@@ -183,11 +183,14 @@ class Resolver {
               {draft.at.file, draft.at.line, draft.at.column,
                "model name '" + draft.name + "' occurs twice after matrix expansion"});
         }
-        add_replicates(finish(&draft, &out->diagnostics), replication, &plan, &out->diagnostics);
+        ResolvedModel resolved = finish(&draft, &out->diagnostics);
+        if (models[i].contains("slurm")) resolved.slurm = models[i]["slurm"];
+        add_replicates(std::move(resolved), replication, &plan, &out->diagnostics);
       }
     }
     link_weights(&plan, &out->diagnostics);
     plan.compare_to = baseline_of(plan, &out->diagnostics);
+    if (doc_.root.contains("slurm")) plan.slurm = doc_.root["slurm"];
     sort_diagnostics(&out->diagnostics, files);
   }
 
@@ -213,10 +216,11 @@ class Resolver {
                     &draft.value, "", &draft.origins, Nulls::remove);
       }
     }
-    // `use` names the layers above; `matrix` decides expansion (run()). Neither is part of the
-    // resolved model, so a model's content hash does not depend on them.
+    // `use` names the layers above; `matrix` decides expansion (run()); `slurm` is what a task
+    // asks the cluster for. None is part of the resolved model, so a model's content hash does
+    // not depend on them.
     merge_layer(model, pointer, doc_.origins, &draft.value, "", &draft.origins, Nulls::remove,
-                {"use", "matrix", "replicates", "vary"});
+                {"use", "matrix", "replicates", "vary", "slurm"});
     return draft;
   }
 

@@ -49,6 +49,10 @@ struct ResolvedModel {
   // Index in Plan::models of the model publishing `loads` (always earlier); npos when none.
   std::size_t publisher = static_cast<std::size_t>(-1);
 
+  // The model's own `slurm:` resources (runner submit), as written; null when none. Not part of
+  // `json` or `hash`.
+  nlohmann::json slurm;
+
   // Where the model and each of its values were written, for problems found after resolution
   // (the validation probe): `at` is the model's entry, `origins` maps JSON pointers of `json`.
   std::string written_name;  // `name` before matrix expansion
@@ -68,6 +72,8 @@ struct Plan {
   // is scratch and that publishes no weights; "" when there is none), as written (no matrix
   // suffix).
   std::string compare_to;
+  // The file's `slurm:` section (runner submit), as written; null when none.
+  nlohmann::json slurm;
 };
 
 struct Resolution {

@@ -12,6 +12,7 @@
 #include "core/run/model_failure.h"
 #include "core/run/plugin_uses.h"
 #include "core/run/precision_choice.h"
+#include "core/run/result_sources.h"
 #include "core/run/resume_point.h"
 #include "core/run/run_cell.h"
 #include "core/run/stop_signal.h"
@@ -65,6 +66,11 @@ ExperimentOutcome run_experiment(const config::Plan& plan, const Registry& regis
   ExperimentServices services(registry, store, options, plan);
   PluginUses plugin_uses(registry);
   CellIdentities identities(plan, options, services.context, services.data, plugin_uses, store);
+  ResultSources elsewhere(options.completed_from);
+  if (options.task_shard) {
+    store.interrupt_running_runs(
+        "interrupted: an earlier attempt of its task ended without finishing the run");
+  }
 
   ExperimentOutcome outcome;
   outcome.experiment_id = options.experiment_id > 0
@@ -117,7 +123,9 @@ ExperimentOutcome run_experiment(const config::Plan& plan, const Registry& regis
       try {
         const std::string by = identities.of(model.publisher).hash;
         const std::string path = services.layout.published_weights(by);
-        if (store.completed_run(by) && fs::exists(path)) services.published[model.loads] = path;
+        if ((store.completed_run(by) || elsewhere.completed_run(by)) && fs::exists(path)) {
+          services.published[model.loads] = path;
+        }
       } catch (const std::exception&) {
         // The publisher's own identity failed; this cell fails when it loads the weights.
       }
@@ -143,6 +151,21 @@ ExperimentOutcome run_experiment(const config::Plan& plan, const Registry& regis
         }
         std::cerr << counter << model.name << ": completed as run " << *done << " (" << short_id
                   << ") but its published weights are gone (" << published << "); running again\n";
+      } else if (auto found = elsewhere.completed_run(identity)) {
+        const std::string published =
+            model.publishes.empty() ? "" : services.layout.published_weights(identity);
+        if (published.empty() || fs::exists(published)) {
+          if (!published.empty()) services.published[model.publishes] = published;
+          cell.how = "skipped";
+          cell.status = "completed";
+          outcome.cells.push_back(cell);
+          ++outcome.skipped;
+          if (!options.quiet) {
+            std::cerr << counter << model.name << ": completed as run " << found->run_id << " of "
+                      << found->db << " (" << short_id << "), skipped\n";
+          }
+          continue;
+        }
       }
     }
 

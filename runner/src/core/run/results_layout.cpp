@@ -54,4 +54,12 @@ std::string ResultsLayout::features_dir() const {
   return (fs::path(cache_dir_) / "features").string();
 }
 
+std::string ResultsLayout::slurm_dir(const std::string& experiment) const {
+  return (fs::path(experiment_dir(experiment)) / "slurm").string();
+}
+
+std::string ResultsLayout::shards_dir(const std::string& experiment) const {
+  return (fs::path(experiment_dir(experiment)) / "shards").string();
+}
+
 }  // namespace tlr

@@ -5,6 +5,9 @@
 //   <results>/<experiment>/<model>/split.json           the file lists of each split
 //   <results>/<experiment>/<model>/model.pt, model.json the kept model and its description
 //   <results>/<experiment>/<model>/augment_preview.png  preview-augment's default output
+//   <results>/<experiment>/slurm/                      runner submit's batch scripts, logs/ and
+//                                                       submission.json (the job ids)
+//   <results>/<experiment>/shards/<model>.db           a Slurm task's results, until merged
 //   <results>/checkpoints/<cell identity>/fit-<k>.pt    a running cell's checkpoint of its k-th
 //                                                       fit (removed when the cell completes)
 //   <cache>/weights/<cell identity>.pt                  published weights (content-addressed)
@@ -38,6 +41,8 @@ class ResultsLayout {
   // Where a cell keeps its checkpoints while it runs (one file per Cell::fit call).
   std::string checkpoint_dir(const std::string& identity) const;
   std::string features_dir() const;
+  std::string slurm_dir(const std::string& experiment) const;
+  std::string shards_dir(const std::string& experiment) const;
 
  private:
   std::string results_dir_;

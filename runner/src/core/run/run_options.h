@@ -22,6 +22,13 @@ struct RunOptions {
   // that was interrupted resumes from its checkpoint, unless --rerun names it (or all of them).
   bool rerun_all = false;
   std::vector<std::string> rerun;  // model names
+  // Other results databases (files or folders of *.db: the shards of runner submit) where a cell
+  // that completed counts as completed: skipped, and its published weights used. A Slurm task
+  // passes results.db and the shards folder.
+  std::vector<std::string> completed_from;
+  // The database is one Slurm task's own shard: a run it holds as 'running' died with an earlier
+  // attempt of the task (on whatever node), so it is marked interrupted and resumed.
+  bool task_shard = false;
   // A worker of `run --jobs N` records its cell under its coordinator's invocation; 0 = begin one.
   std::int64_t experiment_id = 0;
 };

@@ -55,6 +55,17 @@ Statement& Statement::bind_null(int index) {
   return *this;
 }
 
+Statement& Statement::bind_value(int index, const sqlite3_value* value) {
+  if (sqlite3_bind_value(stmt_, index, value) != SQLITE_OK) fail(db_, path_, what_);
+  return *this;
+}
+
+const sqlite3_value* Statement::value(int column) const {
+  return sqlite3_column_value(stmt_, column);
+}
+
+int Statement::columns() const { return sqlite3_column_count(stmt_); }
+
 bool Statement::step() {
   const int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;

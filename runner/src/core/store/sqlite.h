@@ -47,6 +47,9 @@ class Statement {
   Statement& bind(int index, const char* value) { return bind(index, std::string(value)); }
   Statement& bind(int index, std::optional<double> value);
   Statement& bind_null(int index);
+  // Binds a column value of another statement (value()), of this or another connection, as it
+  // is: type and bytes. What copying rows between databases needs.
+  Statement& bind_value(int index, const sqlite3_value* value);
 
   // Advances to the next row; false when done. Throws on any error.
   bool step();
@@ -60,6 +63,10 @@ class Statement {
   std::optional<double> optional_real(int column) const;
   std::optional<std::int64_t> optional_int64(int column) const;
   std::string text(int column) const;  // NULL reads as ""
+  // The column's value, valid until the next step() or reset(): for bind_value().
+  const sqlite3_value* value(int column) const;
+  // The number of columns of the result.
+  int columns() const;
 
  private:
   sqlite3* db_;

@@ -586,6 +586,21 @@ int Store::mark_stale_runs() {
   return marked;
 }
 
+int Store::interrupt_running_runs(const std::string& reason) {
+  int marked = 0;
+  write_transaction(db_.get(), path_, "cannot mark interrupted runs", [&] {
+    Statement runs(db_.get(), path_,
+                   "UPDATE runs SET status = 'interrupted', error = ? WHERE status = 'running'",
+                   "cannot mark interrupted runs");
+    runs.bind(1, reason);
+    runs.run();
+    marked = sqlite3_changes(db_.get());
+    exec(db_.get(), path_, "UPDATE experiments SET status = 'interrupted' WHERE status = 'running'",
+         "cannot mark interrupted experiments");
+  });
+  return marked;
+}
+
 void Store::resume_run(std::int64_t run_id, int keep_epochs) {
   const std::string what = "cannot resume run " + std::to_string(run_id);
   if (keep_epochs < 0) {

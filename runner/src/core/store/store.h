@@ -32,6 +32,10 @@ struct sqlite3;
 
 namespace tlr {
 
+struct MergeOutcome;
+class Store;
+MergeOutcome merge_shards(Store& into, const std::vector<std::string>& shard_paths);
+
 enum class RunStatus { kRunning, kCompleted, kFailed, kInterrupted };
 
 // "running", "completed", "failed", "interrupted": the strings stored in the status columns.
@@ -201,6 +205,11 @@ class Store {
   // exists as 'interrupted' (the runner was killed). open() calls it; returns the number of runs.
   // A row another process finished, marked or resumed since it was found dead is left alone.
   int mark_stale_runs();
+  // Marks every 'running' run and experiment 'interrupted' (runs with `reason` as their error),
+  // whatever process or host recorded them: for a database only one process ever uses at a time
+  // (a Slurm task's shard), where 'running' can only mean an earlier process died. Returns the
+  // number of runs marked.
+  int interrupt_running_runs(const std::string& reason);
 
   // Takes an 'interrupted' run over to resume it from its checkpoint, in one transaction: status
   // 'running' with this process's pid and host, error and finished_at NULL, resumes + 1; its first
@@ -270,6 +279,7 @@ class Store {
   std::vector<std::pair<std::string, std::int64_t>> linked_runs(std::int64_t experiment_id) const;
 
  private:
+  friend MergeOutcome merge_shards(Store& into, const std::vector<std::string>& shard_paths);
   struct Closer {
     void operator()(sqlite3* db) const;
   };
