@@ -6,6 +6,7 @@
 #include <iomanip>
 #include <iostream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
 
@@ -33,6 +34,8 @@ std::string percent(double value) {
 
 struct Line {
   std::string cell, state, run, detail;
+  std::string identity;  // "" when it could not be computed
+  std::string job;       // the Slurm task "<job>_<task>" and its state, when squeue knows it
 };
 
 }  // namespace
@@ -47,6 +50,8 @@ int status_command(const std::vector<std::string>& args) {
                                                          "as given to run")(
       "device", po::value<std::string>()->default_value(""), "as given to run")(
       "precision", po::value<std::string>(), "as given to run")(
+      "format", po::value<std::string>()->default_value("table"),
+      "table | json (one object per model: model, state, run, identity, job, detail)")(
       "db", po::value<std::string>()->default_value("results/results.db"), "the results database")(
       "results", po::value<std::string>()->default_value("results"),
       "the results folder (checkpoints)")("plugin-path",
@@ -67,6 +72,11 @@ int status_command(const std::vector<std::string>& args) {
     return help ? kExitOk : kExitBadInput;
   }
   if (!replicates_option_ok("status", vm) || !precision_option_ok("status", vm)) {
+    return kExitBadInput;
+  }
+  if (vm["format"].as<std::string>() != "table" && vm["format"].as<std::string>() != "json") {
+    std::cerr << "runner status: error: --format '" << vm["format"].as<std::string>()
+              << "': expected table or json\n";
     return kExitBadInput;
   }
   Registry registry;
@@ -115,6 +125,7 @@ int status_command(const std::vector<std::string>& args) {
       line.state = "unknown";
       line.detail = e.what();
     }
+    line.identity = identity;
     if (!identity.empty()) {
       const std::optional<std::int64_t> done = store->completed_run(identity);
       std::optional<CellState> newest = store->cell_state(identity);
@@ -178,6 +189,7 @@ int status_command(const std::vector<std::string>& args) {
     }
     // The cell's Slurm task, while squeue knows it.
     auto job = jobs.find(line.cell);
+    if (job != jobs.end()) line.job = job->second.job + " " + job->second.state;
     if (job != jobs.end() && line.state != "completed") {
       line.detail += (line.detail.empty() ? "" : "; ") + std::string("job ") + job->second.job +
                      " " + job->second.state +
@@ -187,6 +199,20 @@ int status_command(const std::vector<std::string>& args) {
     }
     ++counts[line.state];
     lines.push_back(line);
+  }
+  if (vm["format"].as<std::string>() == "json") {
+    nlohmann::json out = nlohmann::json::array();
+    for (const Line& line : lines) {
+      out.push_back({{"model", line.cell},
+                     {"state", line.state},
+                     {"run", line.run.empty() || line.run == "-" ? nlohmann::json()
+                                                                 : nlohmann::json(std::stoll(line.run))},
+                     {"identity", line.identity},
+                     {"job", line.job},
+                     {"detail", line.detail}});
+    }
+    std::cout << out.dump(1) << "\n";
+    return kExitOk;
   }
   std::size_t width = 5;  // "model"
   for (const Line& line : lines) width = std::max(width, line.cell.size());
