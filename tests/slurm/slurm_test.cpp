@@ -180,7 +180,7 @@ TEST_F(Slurm, SubmittedExperimentMergesToTheNumbersOfALocalRun) {
   ASSERT_EQ(submission["arrays"].size(), 2u) << submission.dump(1);
   EXPECT_EQ(submission["arrays"][1]["cells"],
             nlohmann::json({"vgg_features", "vgg_frozen_aug", "vgg_fine_tune"}));
-  EXPECT_NE(submit.out.find("after " + submission["arrays"][0]["job"].get<std::string>() + "_2"),
+  EXPECT_NE(submit.out.find("after " + submission["arrays"][0]["job"].get<std::string>() + "_0"),
             std::string::npos)
       << submit.out;
 
@@ -227,16 +227,17 @@ struct Stop {
 class SlurmRequeue : public Slurm, public ::testing::WithParamInterface<Stop> {};
 
 TEST_P(SlurmRequeue, TheRequeuedTaskResumesToTheNumbersOfAnUninterruptedOne) {
-  // One cell with enough batches that the stop lands mid-training.
+  // One cell with enough batches that the stop lands mid-training: 40 images a class, 30 epochs.
+  write_idx(tmp_ / "fashion-mnist", "train", 40);
   const std::vector<std::string> sets = tiny_sets(
-      tmp_, {"*.training.epochs=6", "*.data.split.per_class={train: 6, val: 2, test: 2}"});
+      tmp_, {"*.training.epochs=30", "*.data.split.per_class={train: 32, val: 8, test: 2}"});
   const Outcome submit = runner(submit_args(tmp_, sets, {"--only", "basic_cnn"}), tmp_.path());
   ASSERT_EQ(submit.exit_code, 0) << describe(submit);
   const std::vector<std::string> jobs = jobs_of(tmp_);
   const std::string task = jobs.front() + "_0";
   const fs::path log = tmp_ / "results" / "five_models" / "slurm" / "logs" /
                        ("tlr-five_models-1_" + jobs.front() + "_0.out");
-  ASSERT_TRUE(wait_for_text(log, "epoch 2/6", std::chrono::seconds(300))) << logs_of(tmp_);
+  ASSERT_TRUE(wait_for_text(log, "epoch 2/30", std::chrono::seconds(300))) << logs_of(tmp_);
   std::string command = GetParam().command;
   command.replace(command.find("%s"), 2, task);
   const Outcome stop = shell(command, tmp_);

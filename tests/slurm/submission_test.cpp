@@ -80,7 +80,8 @@ TEST_F(Submission, ALoaderWaitsForItsPublishersTaskAlone) {
   const std::vector<JobArray> arrays =
       job_arrays(r.plan, {0, 1, 2, 3, 4, 5}, same_resources(r.plan));
   ASSERT_EQ(arrays.size(), 3u);
-  EXPECT_EQ(names_of(r.plan, arrays[0]), (std::vector<std::string>{"source", "scratch", "source2"}));
+  EXPECT_EQ(names_of(r.plan, arrays[0]),
+            (std::vector<std::string>{"source", "scratch", "source2"}));
   EXPECT_FALSE(arrays[0].waits_for.has_value());
   EXPECT_EQ(names_of(r.plan, arrays[1]), (std::vector<std::string>{"frozen", "fine_tune"}));
   ASSERT_TRUE(arrays[1].waits_for.has_value());
@@ -186,9 +187,9 @@ TEST_F(Submission, TaskScriptsAreValidBashThatAskForRequeueAndTheWarningSignal) 
     EXPECT_EQ(status, 0) << script;
     EXPECT_NE(script.find("#SBATCH --requeue\n"), std::string::npos);
     EXPECT_NE(script.find("#SBATCH --signal=B:USR1@120\n"), std::string::npos);
-    EXPECT_NE(script.find("#SBATCH --array=0-" + std::to_string(arrays[k].cells.size() - 1) +
-                          "%4\n"),
-              std::string::npos)
+    EXPECT_NE(
+        script.find("#SBATCH --array=0-" + std::to_string(arrays[k].cells.size() - 1) + "%4\n"),
+        std::string::npos)
         << script;
   }
   EXPECT_NE(task_script(context, arrays, 0, names).find("'it'\\''s#1'"), std::string::npos);
@@ -202,7 +203,8 @@ TEST_F(Submission, ATaskOutsideSlurmRunsItsCellAndMovesItsShardIn) {
   // The runner replaced by a script that records its arguments and writes the shard it is given.
   const fs::path fake = dir_ / "fake_runner.sh";
   std::ofstream(fake) << "#!/bin/bash\n"
-                         "echo \"$@\" > " << testing::shell_quote((dir_ / "args.txt").string())
+                         "echo \"$@\" > "
+                      << testing::shell_quote((dir_ / "args.txt").string())
                       << "\nwhile [ $# -gt 0 ]; do [ \"$1\" = --db ] && echo shard > \"$2\"; "
                          "shift; done\nexit 0\n";
   fs::permissions(fake, fs::perms::owner_all);
@@ -223,8 +225,7 @@ TEST_F(Submission, ATaskOutsideSlurmRunsItsCellAndMovesItsShardIn) {
   const std::string args = testing::read_file(dir_ / "args.txt");
   EXPECT_NE(args.find("run " + context.file + " --only scratch"), std::string::npos) << args;
   EXPECT_NE(args.find("--task-shard"), std::string::npos) << args;
-  EXPECT_NE(args.find("--completed-from " + context.db + " --completed-from " +
-                      context.shards_dir),
+  EXPECT_NE(args.find("--completed-from " + context.db + " --completed-from " + context.shards_dir),
             std::string::npos)
       << args;
   EXPECT_EQ(testing::read_file(fs::path(context.shards_dir) / "scratch.db"), "shard\n");

@@ -203,13 +203,14 @@ int status_command(const std::vector<std::string>& args) {
   if (vm["format"].as<std::string>() == "json") {
     nlohmann::json out = nlohmann::json::array();
     for (const Line& line : lines) {
-      out.push_back({{"model", line.cell},
-                     {"state", line.state},
-                     {"run", line.run.empty() || line.run == "-" ? nlohmann::json()
-                                                                 : nlohmann::json(std::stoll(line.run))},
-                     {"identity", line.identity},
-                     {"job", line.job},
-                     {"detail", line.detail}});
+      out.push_back(
+          {{"model", line.cell},
+           {"state", line.state},
+           {"run", line.run.empty() || line.run == "-" ? nlohmann::json()
+                                                       : nlohmann::json(std::stoll(line.run))},
+           {"identity", line.identity},
+           {"job", line.job},
+           {"detail", line.detail}});
     }
     std::cout << out.dump(1) << "\n";
     return kExitOk;
