@@ -238,6 +238,12 @@ TEST_P(SlurmRequeue, TheRequeuedTaskResumesToTheNumbersOfAnUninterruptedOne) {
   const fs::path log = tmp_ / "results" / "five_models" / "slurm" / "logs" /
                        ("tlr-five_models-1_" + jobs.front() + "_0.out");
   ASSERT_TRUE(wait_for_text(log, "epoch 2/30", std::chrono::seconds(300))) << logs_of(tmp_);
+  // status names the task and its state while squeue knows it.
+  std::vector<std::string> status = with_sets({"status", "experiments/five_models.yaml"}, sets);
+  status.insert(status.end(),
+                {"--db", (tmp_ / "results.db").string(), "--results", (tmp_ / "results").string()});
+  const Outcome st = runner(status, tmp_.path());
+  EXPECT_NE(st.out.find("job " + task + " RUNNING"), std::string::npos) << describe(st);
   std::string command = GetParam().command;
   command.replace(command.find("%s"), 2, task);
   const Outcome stop = shell(command, tmp_);
@@ -282,6 +288,19 @@ TEST_F(Slurm, AFailedCellIsRecordedWithItsReasonAndTheOthersAndTheMergeStillRun)
   EXPECT_NE(query(db, "SELECT error FROM runs WHERE model = 'basic_cnn_aug'").find(gone.string()),
             std::string::npos)
       << query(db, "SELECT error FROM runs WHERE model = 'basic_cnn_aug'");
+}
+
+TEST_F(Slurm, WithoutSbatchSubmitSaysWhereToRunItAndExits2) {
+  const std::vector<std::string> sets = tiny_sets(tmp_);
+  std::string command =
+      "cd " + shell_quote(TLR_SOURCE_DIR) + " && env PATH=/nonexistent " + shell_quote(TLR_RUNNER);
+  for (const auto& arg : submit_args(tmp_, sets)) command += " " + shell_quote(arg);
+  const Outcome o = run_shell(command, tmp_.path());
+  EXPECT_EQ(o.exit_code, 2) << describe(o);
+  EXPECT_NE(o.err.find("runner submit: error: sbatch not found on PATH: submit from a Slurm "
+                       "login node"),
+            std::string::npos)
+      << describe(o);
 }
 
 }  // namespace
