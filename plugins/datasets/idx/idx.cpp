@@ -1,5 +1,7 @@
 // idx: MNIST-style idx files (Fashion-MNIST by default, as Debian's dataset-fashion-mnist installs
-// them), raw or gzip-compressed, read into memory once.
+// them), raw or gzip-compressed. Labels and the images' header are read and checked when the
+// dataset is made; the pixels when the first image is asked for (listing a dataset for a cell's
+// identity, as runner status and submit do for every cell, needs no pixels).
 #include <zlib.h>
 
 #include <cstdint>
@@ -8,6 +10,7 @@
 #include <fstream>
 #include <iterator>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -91,8 +94,31 @@ fs::path find_file(const fs::path& root, const std::string& name) {
   throw DataError((root / name).string(), "no such file (nor " + other + ")");
 }
 
-// The whole content of a file, gunzipped when it starts with the gzip magic bytes 1f 8b.
-std::vector<unsigned char> read_all(const fs::path& path) {
+bool gzipped(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  unsigned char magic[2] = {0, 0};
+  in.read(reinterpret_cast<char*>(magic), 2);
+  return magic[0] == 0x1f && magic[1] == 0x8b;
+}
+
+// The size of a file's content, gunzipped: for gzip, the ISIZE field of its trailer (the size
+// modulo 2^32, exact for the single-member files idx data comes in, all far below 4 GB).
+std::uintmax_t content_size(const fs::path& path) {
+  std::error_code ec;
+  const std::uintmax_t bytes = fs::file_size(path, ec);
+  if (ec) throw DataError(path.string(), "cannot read file size: " + ec.message());
+  if (!gzipped(path) || bytes < 18) return bytes;
+  std::ifstream in(path, std::ios::binary);
+  in.seekg(static_cast<std::streamoff>(bytes - 4));
+  unsigned char isize[4] = {0, 0, 0, 0};
+  in.read(reinterpret_cast<char*>(isize), 4);
+  return std::uintmax_t{isize[0]} | (std::uintmax_t{isize[1]} << 8) |
+         (std::uintmax_t{isize[2]} << 16) | (std::uintmax_t{isize[3]} << 24);
+}
+
+// The content of a file, gunzipped when it starts with the gzip magic bytes 1f 8b: all of it, or
+// its first `limit` bytes.
+std::vector<unsigned char> read_all(const fs::path& path, std::size_t limit = SIZE_MAX) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw DataError(path.string(), "cannot open file");
   unsigned char magic[2] = {0, 0};
@@ -100,6 +126,12 @@ std::vector<unsigned char> read_all(const fs::path& path) {
   if (magic[0] != 0x1f || magic[1] != 0x8b) {
     in.clear();
     in.seekg(0);
+    if (limit != SIZE_MAX) {
+      std::vector<unsigned char> head(limit);
+      in.read(reinterpret_cast<char*>(head.data()), static_cast<std::streamsize>(limit));
+      head.resize(static_cast<std::size_t>(in.gcount()));
+      return head;
+    }
     return std::vector<unsigned char>((std::istreambuf_iterator<char>(in)),
                                       std::istreambuf_iterator<char>());
   }
@@ -120,6 +152,10 @@ std::vector<unsigned char> read_all(const fs::path& path) {
     }
     if (n == 0) break;
     out.insert(out.end(), chunk, chunk + n);
+    if (out.size() >= limit) {
+      out.resize(limit);
+      break;
+    }
   }
   gzclose(gz);
   return out;
@@ -127,12 +163,15 @@ std::vector<unsigned char> read_all(const fs::path& path) {
 
 // One images file and its labels file.
 struct Part {
-  std::string subset;                 // "train" or "test"
-  std::string images_name;            // as configured: the prefix of every id
-  std::vector<unsigned char> images;  // the whole idx3 file; pixels start at byte 16
+  std::string subset;       // "train" or "test"
+  std::string images_name;  // as configured: the prefix of every id
+  fs::path images_path;
   std::vector<unsigned char> labels;  // the whole idx1 file; labels start at byte 8
   int rows = 0, cols = 0;
   std::size_t count = 0;
+  // The whole idx3 file (pixels start at byte 16), read on first use from any thread.
+  std::unique_ptr<std::once_flag> read = std::make_unique<std::once_flag>();
+  std::vector<unsigned char> images;
 };
 
 class Idx final : public Dataset {
@@ -182,7 +221,20 @@ class Idx final : public Dataset {
   }
   cv::Mat image(std::size_t i) const override {
     const Sample& s = samples_.at(i);
-    const Part& part = parts_[s.part];
+    Part& part = parts_[s.part];
+    // A read that throws leaves the flag unset: the next image() tries again and throws again.
+    std::call_once(*part.read, [&] {
+      std::vector<unsigned char> bytes = read_all(part.images_path);
+      const std::size_t expected = 16 + part.count * static_cast<std::size_t>(part.rows) *
+                                            static_cast<std::size_t>(part.cols);
+      if (bytes.size() != expected) {
+        throw DataError(part.images_path.string(), std::to_string(bytes.size()) +
+                                                       " bytes, the header's " +
+                                                       std::to_string(part.count) +
+                                                       " images need " + std::to_string(expected));
+      }
+      part.images = std::move(bytes);
+    });
     const std::size_t pixels = static_cast<std::size_t>(part.rows) * part.cols;
     return gray_to_rgb(part.images.data() + 16 + s.index * pixels, part.rows, part.cols);
   }
@@ -204,9 +256,9 @@ class Idx final : public Dataset {
     Part part;
     part.subset = subset;
     part.images_name = images_name;
-    part.images = read_all(images_path);
+    part.images_path = images_path;
+    const std::vector<unsigned char> images = read_all(images_path, 16);  // the header
     part.labels = read_all(labels_path);
-    const auto& images = part.images;
     const auto& labels = part.labels;
     if (images.size() < 16 || big_endian(images, 0) != kImagesMagic) {
       throw DataError(images_path.string(), "not an idx image file: magic " +
@@ -229,11 +281,12 @@ class Idx final : public Dataset {
     }
     const std::size_t expected =
         16 + part.count * static_cast<std::size_t>(part.rows) * static_cast<std::size_t>(part.cols);
-    if (images.size() != expected) {
+    const std::uintmax_t size = content_size(images_path);
+    if (size != expected) {
       throw DataError(images_path.string(),
-                      std::to_string(images.size()) + " bytes, the header's " +
-                          std::to_string(part.count) + " images of " + std::to_string(part.rows) +
-                          "x" + std::to_string(part.cols) + " need " + std::to_string(expected));
+                      std::to_string(size) + " bytes, the header's " + std::to_string(part.count) +
+                          " images of " + std::to_string(part.rows) + "x" +
+                          std::to_string(part.cols) + " need " + std::to_string(expected));
     }
     const std::size_t label_count = big_endian(labels, 4);
     if (labels.size() != 8 + label_count) {
@@ -260,7 +313,7 @@ class Idx final : public Dataset {
 
   fs::path root_;
   std::vector<std::string> classes_;
-  std::vector<Part> parts_;
+  mutable std::vector<Part> parts_;  // mutable: their pixels are read on first use
   std::vector<Sample> samples_;
   std::string fingerprint_;
 };

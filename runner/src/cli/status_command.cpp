@@ -115,6 +115,7 @@ int status_command(const std::vector<std::string>& args) {
 
   std::vector<Line> lines;
   std::map<std::string, int> counts;
+  std::vector<std::pair<std::size_t, std::int64_t>> completed_lines;  // (line, run id)
   for (std::size_t i = 0; i < checked.plan.models.size(); ++i) {
     Line line;
     line.cell = checked.plan.models[i].name;
@@ -128,7 +129,8 @@ int status_command(const std::vector<std::string>& args) {
     line.identity = identity;
     if (!identity.empty()) {
       const std::optional<std::int64_t> done = store->completed_run(identity);
-      std::optional<CellState> newest = store->cell_state(identity);
+      std::optional<CellState> newest;
+      if (!done) newest = store->cell_state(identity);
       std::optional<ResultSources::Found> in_shard;
       if (!done && !submission.arrays.empty()) {
         in_shard = shards.completed_run(identity);
@@ -149,11 +151,7 @@ int status_command(const std::vector<std::string>& args) {
       } else if (done) {
         line.state = "completed";
         line.run = std::to_string(*done);
-        const RunSummary summary = store->summary(*done);
-        line.detail = (summary.test_accuracy ? "test acc " + percent(*summary.test_accuracy) + ", "
-                                             : std::string()) +
-                      std::to_string(summary.epochs_run) + " epochs (" + identity.substr(0, 12) +
-                      ")";
+        completed_lines.emplace_back(lines.size(), *done);  // its detail: after the loop
       } else if (!newest) {
         line.state = "pending";
         line.detail = "(" + identity.substr(0, 12) + ")";
@@ -199,6 +197,20 @@ int status_command(const std::vector<std::string>& args) {
     }
     ++counts[line.state];
     lines.push_back(line);
+  }
+  // The completed runs' summaries in one pass (a thousand cells: one prepared statement).
+  {
+    std::vector<std::int64_t> ids;
+    for (const auto& [line, run] : completed_lines) ids.push_back(run);
+    const std::vector<RunSummary> summaries = store->summaries_of(ids);
+    for (std::size_t k = 0; k < completed_lines.size(); ++k) {
+      Line& line = lines[completed_lines[k].first];
+      const RunSummary& summary = summaries[k];
+      line.detail = (summary.test_accuracy ? "test acc " + percent(*summary.test_accuracy) + ", "
+                                           : std::string()) +
+                    std::to_string(summary.epochs_run) + " epochs (" + line.identity.substr(0, 12) +
+                    ")" + line.detail;
+    }
   }
   if (vm["format"].as<std::string>() == "json") {
     nlohmann::json out = nlohmann::json::array();

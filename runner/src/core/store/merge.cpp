@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <tuple>
 
 #include "core/store/schema.h"
 #include "core/store/sqlite.h"
@@ -13,6 +14,7 @@
 
 namespace tlr {
 
+using store_detail::exec;
 using store_detail::fail;
 using store_detail::Statement;
 using store_detail::write_transaction;
@@ -76,21 +78,20 @@ Connection open_shard(const std::string& path) {
   }
   for (int attempt = 0; attempt < 2; ++attempt) {
     sqlite3* raw = nullptr;
-    int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE, nullptr);
+    // One thread uses the connection: no mutex.
+    int rc =
+        sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
     if (rc != SQLITE_OK) {
       sqlite3_close_v2(raw);
       raw = nullptr;
-      rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READONLY, nullptr);
+      rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);
     }
     Connection db(raw);
     if (rc != SQLITE_OK) fail(db.get(), path, "cannot open shard");
     sqlite3_busy_timeout(db.get(), 30'000);
-    int version = 0;
-    try {
-      version = user_version(db.get(), path);
-    } catch (const Error&) {
-      throw Error(path + ": error: not a results database");
-    }
+    // SQLite's own message says why: "file is not a database", "unable to open database file"
+    // (out of file descriptors), ...
+    const int version = user_version(db.get(), path);
     const int latest = store_detail::latest_schema_version();
     if (version == latest) return db;
     if (version == 0) throw Error(path + ": error: not a results database (no tlr schema)");
@@ -104,15 +105,13 @@ Connection open_shard(const std::string& path) {
   throw Error(path + ": error: cannot migrate shard");
 }
 
-// Copies the rows of one run-child table of one run from a shard into the target.
-class ChildCopier {
+// A run-child table of the target: its columns (without id and run_id), and the statements that
+// add and remove one run's rows. Prepared once per merge.
+class ChildTable {
  public:
-  ChildCopier(sqlite3* shard, const std::string& shard_path, sqlite3* into,
-              const std::string& into_path, const std::string& table)
-      : columns_(columns_of(into, into_path, table)),
-        select_(shard, shard_path,
-                ("SELECT " + joined(columns_) + " FROM " + table + " WHERE run_id = ?").c_str(),
-                "cannot read " + table),
+  ChildTable(sqlite3* into, const std::string& into_path, const std::string& table)
+      : name_(table),
+        columns_(columns_of(into, into_path, table)),
         insert_(into, into_path,
                 ("INSERT INTO " + table + " (run_id, " + joined(columns_) + ") VALUES (?, " +
                  placeholders(columns_.size()) + ")")
@@ -121,16 +120,19 @@ class ChildCopier {
         remove_(into, into_path, ("DELETE FROM " + table + " WHERE run_id = ?").c_str(),
                 "cannot replace " + table) {}
 
-  void copy(std::int64_t from_run, std::int64_t to_run) {
-    select_.bind(1, from_run);
-    while (select_.step()) {
+  const std::string& name() const { return name_; }
+  const std::vector<std::string>& columns() const { return columns_; }
+
+  // Copies the rows `select` (bound to one shard run, columns() in order) yields for `to_run`.
+  void copy(Statement& select, std::int64_t to_run) {
+    while (select.step()) {
       insert_.bind(1, to_run);
       for (std::size_t i = 0; i < columns_.size(); ++i) {
-        insert_.bind_value(static_cast<int>(i) + 2, select_.value(static_cast<int>(i)));
+        insert_.bind_value(static_cast<int>(i) + 2, select.value(static_cast<int>(i)));
       }
       insert_.run();
     }
-    select_.reset();
+    select.reset();
   }
 
   void remove(std::int64_t run) {
@@ -139,62 +141,105 @@ class ChildCopier {
   }
 
  private:
+  std::string name_;
   std::vector<std::string> columns_;
-  Statement select_, insert_, remove_;
+  Statement insert_, remove_;
+};
+
+// Everything on the target side of a merge, prepared once and shared by the shards: statements,
+// and the invocations (experiments rows) by their natural key, so that finding one is a map
+// lookup rather than a scan of every merged row with the same name.
+struct Target {
+  Target(sqlite3* db_, const std::string& path_)
+      : db(db_),
+        path(path_),
+        run_columns(columns_of(db, path, "runs")),
+        experiment_columns(columns_of(db, path, "experiments")),
+        same(db, path,
+             "SELECT id, status, finished_at, resumes, "
+             "       (SELECT COUNT(*) FROM epochs WHERE run_id = runs.id) "
+             "FROM runs WHERE identity IS ? AND model = ? AND replicate = ? AND "
+             "started_at = ? ORDER BY id LIMIT 1",
+             "cannot look up merged runs"),
+        completed(db, path,
+                  "SELECT id FROM runs WHERE identity = ? AND status = 'completed' "
+                  "ORDER BY id DESC LIMIT 1",
+                  "cannot look up completed runs"),
+        insert_run(db, path,
+                   ("INSERT INTO runs (" + joined(run_columns) + ") VALUES (" +
+                    placeholders(run_columns.size()) + ")")
+                       .c_str(),
+                   "cannot merge runs"),
+        update_run(db, path,
+                   ("UPDATE runs SET " + joined(run_columns, " = ?") + " WHERE id = ?").c_str(),
+                   "cannot update merged runs"),
+        insert_experiment(db, path,
+                          ("INSERT INTO experiments (" + joined(experiment_columns) + ") VALUES (" +
+                           placeholders(experiment_columns.size()) + ")")
+                              .c_str(),
+                          "cannot merge experiments"),
+        insert_link(db, path,
+                    "INSERT OR IGNORE INTO experiment_runs (experiment_id, run_id, how) "
+                    "VALUES (?, ?, ?)",
+                    "cannot merge experiment_runs"),
+        insert_file_hash(db, path,
+                         "INSERT OR IGNORE INTO file_hashes (path, bytes, mtime_ns, sha256) "
+                         "VALUES (?, ?, ?, ?)",
+                         "cannot merge file_hashes") {
+    for (const char* table : kRunChildren) {
+      children.push_back(std::make_unique<ChildTable>(db, path, table));
+    }
+    Statement all(db, path, "SELECT id, name, host, pid, started_at FROM experiments",
+                  "cannot read experiments");
+    while (all.step()) {
+      experiments[{all.text(1), all.text(2), all.int64(3), all.text(4)}] = all.int64(0);
+    }
+  }
+
+  using ExperimentKey = std::tuple<std::string, std::string, std::int64_t, std::string>;
+
+  sqlite3* db;
+  const std::string& path;
+  std::vector<std::string> run_columns, experiment_columns;
+  Statement same, completed, insert_run, update_run, insert_experiment, insert_link,
+      insert_file_hash;
+  std::vector<std::unique_ptr<ChildTable>> children;
+  std::map<ExperimentKey, std::int64_t> experiments;
 };
 
 // One shard merged into the target inside the caller's transaction.
 class ShardMerge {
  public:
-  ShardMerge(sqlite3* shard, const std::string& shard_path, sqlite3* into,
-             const std::string& into_path, MergeOutcome& outcome)
-      : shard_(shard),
-        shard_path_(shard_path),
-        into_(into),
-        into_path_(into_path),
-        outcome_(outcome),
-        run_columns_(columns_of(into, into_path, "runs")),
-        experiment_columns_(columns_of(into, into_path, "experiments")) {}
+  ShardMerge(sqlite3* shard, const std::string& shard_path, Target& target, MergeOutcome& outcome)
+      : shard_(shard), shard_path_(shard_path), target_(target), outcome_(outcome) {}
 
   void run() {
-    std::vector<std::unique_ptr<ChildCopier>> children;
-    for (const char* table : kRunChildren) {
-      children.push_back(
-          std::make_unique<ChildCopier>(shard_, shard_path_, into_, into_path_, table));
-    }
-    const int experiment_at = index_of(run_columns_, "experiment_id");
-    const int status_at = index_of(run_columns_, "status");
-    const int error_at = index_of(run_columns_, "error");
-    const int identity_at = index_of(run_columns_, "identity");
-    const int model_at = index_of(run_columns_, "model");
-    const int replicate_at = index_of(run_columns_, "replicate");
-    const int started_at = index_of(run_columns_, "started_at");
-    const int finished_at = index_of(run_columns_, "finished_at");
-    const int resumes_at = index_of(run_columns_, "resumes");
+    const std::vector<std::string>& columns = target_.run_columns;
+    const int experiment_at = index_of(columns, "experiment_id");
+    const int status_at = index_of(columns, "status");
+    const int error_at = index_of(columns, "error");
+    const int identity_at = index_of(columns, "identity");
+    const int model_at = index_of(columns, "model");
+    const int replicate_at = index_of(columns, "replicate");
+    const int started_at = index_of(columns, "started_at");
+    const int finished_at = index_of(columns, "finished_at");
+    const int resumes_at = index_of(columns, "resumes");
 
+    std::vector<std::unique_ptr<Statement>> selects;
+    for (const auto& child : target_.children) {
+      selects.push_back(std::make_unique<Statement>(
+          shard_, shard_path_,
+          ("SELECT " + joined(child->columns()) + " FROM " + child->name() + " WHERE run_id = ?")
+              .c_str(),
+          "cannot read " + child->name()));
+    }
     Statement runs(shard_, shard_path_,
                    ("SELECT id, (SELECT COUNT(*) FROM epochs WHERE run_id = runs.id), " +
-                    joined(run_columns_) + " FROM runs ORDER BY id")
+                    joined(columns) + " FROM runs ORDER BY id")
                        .c_str(),
                    "cannot read runs");
-    Statement same(into_, into_path_,
-                   "SELECT id, status, finished_at, resumes, "
-                   "       (SELECT COUNT(*) FROM epochs WHERE run_id = runs.id) "
-                   "FROM runs WHERE identity IS ? AND model = ? AND replicate = ? AND "
-                   "started_at = ? ORDER BY id LIMIT 1",
-                   "cannot look up merged runs");
-    Statement completed(into_, into_path_,
-                        "SELECT id FROM runs WHERE identity = ? AND status = 'completed' "
-                        "ORDER BY id DESC LIMIT 1",
-                        "cannot look up completed runs");
-    Statement insert(into_, into_path_,
-                     ("INSERT INTO runs (" + joined(run_columns_) + ") VALUES (" +
-                      placeholders(run_columns_.size()) + ")")
-                         .c_str(),
-                     "cannot merge runs");
-    Statement update(into_, into_path_,
-                     ("UPDATE runs SET " + joined(run_columns_, " = ?") + " WHERE id = ?").c_str(),
-                     "cannot update merged runs");
+    Statement& same = target_.same;
+    Statement& completed = target_.completed;
 
     while (runs.step()) {
       const std::int64_t shard_run = runs.int64(0);
@@ -204,10 +249,10 @@ class ShardMerge {
       const bool died = status == "running";
       if (died) status = "interrupted";
 
-      // Bind the run's columns to `statement`, the experiment renumbered and a dead 'running'
+      // Binds the run's columns to `statement`, the experiment renumbered and a dead 'running'
       // run marked interrupted.
       auto bind_run = [&](Statement& statement, std::int64_t experiment) {
-        for (int i = 0; i < static_cast<int>(run_columns_.size()); ++i) {
+        for (int i = 0; i < static_cast<int>(columns.size()); ++i) {
           if (i == experiment_at) {
             statement.bind(i + 1, experiment);
           } else if (i == status_at) {
@@ -251,25 +296,28 @@ class ShardMerge {
         }
       }
       const std::int64_t experiment = experiment_of(runs.int64(experiment_at + 2));
-      std::int64_t target = 0;
+      std::int64_t to = 0;
       if (merged_as) {
-        target = *merged_as;
-        for (auto& child : children) child->remove(target);
-        bind_run(update, experiment);
-        update.bind(static_cast<int>(run_columns_.size()) + 1, target);
-        update.run();
+        to = *merged_as;
+        for (auto& child : target_.children) child->remove(to);
+        bind_run(target_.update_run, experiment);
+        target_.update_run.bind(static_cast<int>(columns.size()) + 1, to);
+        target_.update_run.run();
         ++outcome_.updated;
       } else {
-        bind_run(insert, experiment);
-        insert.run();
-        target = sqlite3_last_insert_rowid(into_);
+        bind_run(target_.insert_run, experiment);
+        target_.insert_run.run();
+        to = sqlite3_last_insert_rowid(target_.db);
         ++outcome_.added;
       }
       if (status == "completed") ++outcome_.completed;
       if (status == "failed") ++outcome_.failed;
       if (status == "interrupted") ++outcome_.interrupted;
-      for (auto& child : children) child->copy(shard_run, target);
-      runs_[shard_run] = target;
+      for (std::size_t c = 0; c < target_.children.size(); ++c) {
+        selects[c]->bind(1, shard_run);
+        target_.children[c]->copy(*selects[c], to);
+      }
+      runs_[shard_run] = to;
     }
     copy_links();
     copy_file_hashes();
@@ -281,34 +329,26 @@ class ShardMerge {
   std::int64_t experiment_of(std::int64_t shard_experiment) {
     auto known = experiments_.find(shard_experiment);
     if (known != experiments_.end()) return known->second;
-    Statement row(
-        shard_, shard_path_,
-        ("SELECT " + joined(experiment_columns_) + " FROM experiments WHERE id = ?").c_str(),
-        "cannot read experiments");
+    const std::vector<std::string>& columns = target_.experiment_columns;
+    Statement row(shard_, shard_path_,
+                  ("SELECT " + joined(columns) + " FROM experiments WHERE id = ?").c_str(),
+                  "cannot read experiments");
     row.bind(1, shard_experiment);
     if (!row.step()) {
       throw Error(shard_path_ + ": error: run of experiment " + std::to_string(shard_experiment) +
                   ", which the shard does not have");
     }
-    Statement find(into_, into_path_,
-                   "SELECT id FROM experiments WHERE name = ? AND host = ? AND pid = ? AND "
-                   "started_at = ?",
-                   "cannot look up merged experiments");
-    find.bind_value(1, row.value(index_of(experiment_columns_, "name")))
-        .bind_value(2, row.value(index_of(experiment_columns_, "host")))
-        .bind_value(3, row.value(index_of(experiment_columns_, "pid")))
-        .bind_value(4, row.value(index_of(experiment_columns_, "started_at")));
+    const Target::ExperimentKey key{
+        row.text(index_of(columns, "name")), row.text(index_of(columns, "host")),
+        row.int64(index_of(columns, "pid")), row.text(index_of(columns, "started_at"))};
     std::int64_t id = 0;
-    if (find.step()) {
-      id = find.int64(0);
+    auto merged = target_.experiments.find(key);
+    if (merged != target_.experiments.end()) {
+      id = merged->second;
     } else {
-      Statement insert(into_, into_path_,
-                       ("INSERT INTO experiments (" + joined(experiment_columns_) + ") VALUES (" +
-                        placeholders(experiment_columns_.size()) + ")")
-                           .c_str(),
-                       "cannot merge experiments");
-      const int status_at = index_of(experiment_columns_, "status");
-      for (int i = 0; i < static_cast<int>(experiment_columns_.size()); ++i) {
+      Statement& insert = target_.insert_experiment;
+      const int status_at = index_of(columns, "status");
+      for (int i = 0; i < static_cast<int>(columns.size()); ++i) {
         if (i == status_at && row.text(i) == "running") {
           insert.bind(i + 1, "interrupted");
         } else {
@@ -316,7 +356,8 @@ class ShardMerge {
         }
       }
       insert.run();
-      id = sqlite3_last_insert_rowid(into_);
+      id = sqlite3_last_insert_rowid(target_.db);
+      target_.experiments[key] = id;
       ++outcome_.experiments_added;
     }
     experiments_[shard_experiment] = id;
@@ -328,10 +369,7 @@ class ShardMerge {
     Statement links(shard_, shard_path_,
                     "SELECT experiment_id, run_id, how FROM experiment_runs ORDER BY rowid",
                     "cannot read experiment_runs");
-    Statement insert(into_, into_path_,
-                     "INSERT OR IGNORE INTO experiment_runs (experiment_id, run_id, how) "
-                     "VALUES (?, ?, ?)",
-                     "cannot merge experiment_runs");
+    Statement& insert = target_.insert_link;
     while (links.step()) {
       auto run = runs_.find(links.int64(1));
       if (run == runs_.end()) continue;
@@ -346,10 +384,7 @@ class ShardMerge {
   void copy_file_hashes() {
     Statement rows(shard_, shard_path_, "SELECT path, bytes, mtime_ns, sha256 FROM file_hashes",
                    "cannot read file_hashes");
-    Statement insert(into_, into_path_,
-                     "INSERT OR IGNORE INTO file_hashes (path, bytes, mtime_ns, sha256) "
-                     "VALUES (?, ?, ?, ?)",
-                     "cannot merge file_hashes");
+    Statement& insert = target_.insert_file_hash;
     while (rows.step()) {
       for (int i = 0; i < 4; ++i) insert.bind_value(i + 1, rows.value(i));
       insert.run();
@@ -358,10 +393,8 @@ class ShardMerge {
 
   sqlite3* shard_;
   const std::string& shard_path_;
-  sqlite3* into_;
-  const std::string& into_path_;
+  Target& target_;
   MergeOutcome& outcome_;
-  std::vector<std::string> run_columns_, experiment_columns_;
   std::map<std::int64_t, std::int64_t> runs_;         // shard run id -> target run id
   std::map<std::int64_t, std::int64_t> experiments_;  // shard experiment id -> target id
 };
@@ -374,20 +407,34 @@ bool same_file(const std::string& a, const std::string& b) {
 }  // namespace
 
 MergeOutcome merge_shards(Store& into, const std::vector<std::string>& shard_paths) {
-  std::vector<std::pair<std::string, Connection>> shards;
+  // First pass: every shard readable and at this runner's schema (migrated if older), before the
+  // target is touched. Each is closed again: a merge of thousands of shards must not hold
+  // thousands of files open.
   for (const std::string& path : shard_paths) {
     if (same_file(path, into.path_)) {
       throw Error(path + ": error: is the database merged into; it cannot be its own shard");
     }
-    shards.emplace_back(path, open_shard(path));
+    open_shard(path);
   }
+  sqlite3* db = into.db_.get();
+  // The merge assigns every parent id itself; checking each copied row's foreign keys would
+  // double its cost. PRAGMA foreign_keys cannot change inside a transaction: off around it.
+  exec(db, into.path_, "PRAGMA foreign_keys = OFF", "cannot prepare the merge");
+  struct ForeignKeysBackOn {
+    sqlite3* db;
+    ~ForeignKeysBackOn() {
+      sqlite3_exec(db, "PRAGMA foreign_keys = ON", nullptr, nullptr, nullptr);
+    }
+  } back_on{db};
   MergeOutcome outcome;
-  write_transaction(into.db_.get(), into.path_, "cannot merge shards", [&] {
+  write_transaction(db, into.path_, "cannot merge shards", [&] {
     outcome = MergeOutcome{};
-    outcome.shards = static_cast<int>(shards.size());
-    for (auto& [path, db] : shards) {
+    outcome.shards = static_cast<int>(shard_paths.size());
+    Target target(db, into.path_);
+    for (const std::string& path : shard_paths) {
       try {
-        ShardMerge(db.get(), path, into.db_.get(), into.path_, outcome).run();
+        const Connection shard = open_shard(path);
+        ShardMerge(shard.get(), path, target, outcome).run();
       } catch (const store_detail::BusyError&) {
         throw;  // the whole merge is retried
       } catch (const Error& e) {
