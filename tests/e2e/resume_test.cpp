@@ -35,11 +35,14 @@ void set_threads(std::vector<std::string>& args, int threads) {
 }
 
 // five_models.yaml on tiny data, 3 epochs, batches of 4 (so every epoch has several batches and a
-// kill can land mid-epoch), 1 thread.
-std::vector<std::string> resumable_five_models(const TempDir& tmp) {
+// kill can land mid-epoch), 1 thread, a checkpoint after every epoch (`interval` "0"; the
+// default, 30 s, checkpoints these seconds-long fits only at their end).
+std::vector<std::string> resumable_five_models(const TempDir& tmp,
+                                               const std::string& interval = "0") {
   std::vector<std::string> args = tiny_run(
       "five_models.yaml", tmp, tmp / "fashion-mnist",
-      {"*.training.epochs=3", "*.training.batch_size=4", "*.training.early_stopping.patience=0"});
+      {"*.training.epochs=3", "*.training.batch_size=4", "*.training.early_stopping.patience=0"},
+      {"--checkpoint-interval", interval});
   set_threads(args, 1);
   return args;
 }
@@ -100,6 +103,32 @@ TEST_P(KilledRunner, RerunResumesToTheNumbersOfAnUninterruptedRun) {
   // A completed cell keeps no checkpoint.
   EXPECT_FALSE(fs::exists(tmp / "results" / "checkpoints") &&
                !fs::is_empty(tmp / "results" / "checkpoints"));
+}
+
+// With the default interval a short fit has no end-of-epoch checkpoint to resume from: the
+// rerun trains the killed fit again from its start, to the same numbers.
+TEST_F(KilledRunner, WithTheDefaultIntervalTheRerunRedoesTheFitToTheSameNumbers) {
+  ASSERT_NE(reference_, nullptr);
+  TempDir tmp;
+  write_fashion_mnist(tmp);
+  const fs::path db = tmp / "results.db";
+  const std::vector<std::string> args = resumable_five_models(tmp, "30");
+  {
+    BackgroundRunner killed(args, tmp.path(), {"TLR_FAULT=epoch_recorded:3"}, "killed");
+    ASSERT_EQ(killed.wait(), -SIGKILL) << killed.output();
+  }
+  // source_pretrain's first two epochs left no checkpoint behind.
+  const fs::path checkpoints = tmp / "results" / "checkpoints";
+  if (fs::exists(checkpoints)) {
+    for (const auto& entry : fs::recursive_directory_iterator(checkpoints)) {
+      EXPECT_FALSE(entry.is_regular_file()) << entry.path();
+    }
+  }
+  const Outcome rerun = runner(args, tmp.path());
+  ASSERT_EQ(rerun.exit_code, 0) << describe(rerun);
+  EXPECT_EQ(query(db, "SELECT count(*) FROM runs WHERE resumes = 1"), "1") << describe(rerun);
+  EXPECT_EQ(query(db, "SELECT count(*) FROM runs"), "6") << "no cell ran twice";
+  expect_same_numbers(*reference_, numbers_of(db, "five_models"));
 }
 
 INSTANTIATE_TEST_SUITE_P(

@@ -107,6 +107,10 @@ int run_command(const std::vector<std::string>& args) {
       "completed-from", po::value<std::vector<std::string>>()->composing(),
       "also count cells completed in this results database, or in the *.db files of this "
       "folder, as completed (repeatable; runner submit's tasks pass results.db and the shards)")(
+      "checkpoint-interval", po::value<double>()->default_value(30),
+      "seconds between the end-of-epoch checkpoints of a training phase (0: every epoch); a "
+      "signal checkpoints at once whatever this says, a kill loses at most this long plus the "
+      "epoch in progress")(
       "task-shard",
       "--db is this task's own shard, used by one process at a time: a run it holds as running "
       "died with an earlier attempt of the task, and resumes (runner submit's tasks)")(
@@ -144,6 +148,12 @@ int run_command(const std::vector<std::string>& args) {
   run.rerun_all = vm.count("rerun") > 0 && run.rerun.empty();
   run.completed_from = strings_of(vm, "completed-from");
   run.task_shard = vm.count("task-shard") > 0;
+  run.checkpoint_interval = vm["checkpoint-interval"].as<double>();
+  if (run.checkpoint_interval < 0) {
+    std::cerr << "runner run: error: --checkpoint-interval " << run.checkpoint_interval
+              << ": expected 0 (every epoch) or more seconds\n";
+    return kExitBadInput;
+  }
   std::vector<std::string> names;
   for (const auto& m : checked.plan.models) {
     names.push_back(m.name);
@@ -235,6 +245,7 @@ int run_command(const std::vector<std::string>& args) {
                                run.results_dir, "--worker-of", std::to_string(invocation)});
       if (!device.empty()) argv.insert(argv.end(), {"--device", device});
       for (const auto& db : run.completed_from) argv.insert(argv.end(), {"--completed-from", db});
+      argv.insert(argv.end(), {"--checkpoint-interval", std::to_string(run.checkpoint_interval)});
       if (run.seed_override >= 0) {
         argv.insert(argv.end(), {"--seed", std::to_string(run.seed_override)});
       }

@@ -202,6 +202,7 @@ FitResult RunCell::fit(Classifier& model, const std::vector<ParamGroup>& groups,
                         ("fit-" + std::to_string(fits_++) + ".pt"))
                            .string();
   checkpointing.stop_requested = [] { return stop_requested(); };
+  checkpointing.interval_seconds = services_.options.checkpoint_interval;
   trainer.set_checkpointing(checkpointing);
   const std::string what = component("backbone") + " + " + component("head");
   FitResult result = in_phase(what, "training", [&] {

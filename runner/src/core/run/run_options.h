@@ -29,6 +29,9 @@ struct RunOptions {
   // The database is one Slurm task's own shard: a run it holds as 'running' died with an earlier
   // attempt of the task (on whatever node), so it is marked interrupted and resumed.
   bool task_shard = false;
+  // --checkpoint-interval: seconds between end-of-epoch checkpoints of a fit (FitCheckpointing);
+  // 0 = after every epoch.
+  double checkpoint_interval = 30;
   // A worker of `run --jobs N` records its cell under its coordinator's invocation; 0 = begin one.
   std::int64_t experiment_id = 0;
 };

@@ -46,6 +46,11 @@ namespace tlr {
 struct FitCheckpointing {
   std::string path;                      // "" = no checkpointing (today's behaviour, unchanged)
   std::function<bool()> stop_requested;  // polled after every training batch (may be empty)
+  // The end-of-epoch checkpoint is written when at least this many seconds passed since the
+  // last one (0: after every epoch); always after the last epoch, at a stop request and when the
+  // fit is done. A fsynced checkpoint per epoch is most of an epoch's cost for small cells; a
+  // kill loses at most this long plus the epoch in progress.
+  double interval_seconds = 0;
 };
 
 // Thrown by Trainer::fit after it saved the state at a batch boundary because stop_requested()

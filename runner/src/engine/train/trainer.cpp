@@ -190,6 +190,7 @@ FitResult Trainer::fit(Classifier& model, const std::vector<ParamGroup>& groups,
   model.to(device_);
   const std::string& path = checkpointing_.path;
   const bool checkpointing = !path.empty();
+  Clock::time_point last_checkpoint = Clock::now();
   std::optional<LoadedFitCheckpoint> resumed;
   if (checkpointing && std::filesystem::exists(path)) {
     resumed = load_fit_checkpoint(path, device_);
@@ -426,8 +427,13 @@ FitResult Trainer::fit(Classifier& model, const std::vector<ParamGroup>& groups,
     if (epoch == epochs) finished = true;
     if (checkpointing) {
       // Also on the last epoch: a kill before the done file below resumes here, not an epoch back.
-      save_fit_checkpoint(path, state_at(epoch), optimizer.get());
-      if (!finished && stop_requested()) throw CheckpointedStop();
+      const bool stopping = !finished && stop_requested();
+      if (finished || stopping || checkpointing_.interval_seconds <= 0 ||
+          seconds_since(last_checkpoint) >= checkpointing_.interval_seconds) {
+        save_fit_checkpoint(path, state_at(epoch), optimizer.get());
+        last_checkpoint = Clock::now();
+      }
+      if (stopping) throw CheckpointedStop();
     }
   }
   best.restore(model);
