@@ -227,27 +227,28 @@ struct Stop {
 class SlurmRequeue : public Slurm, public ::testing::WithParamInterface<Stop> {};
 
 TEST_P(SlurmRequeue, TheRequeuedTaskResumesToTheNumbersOfAnUninterruptedOne) {
-  // One cell with enough batches that the stop lands mid-training: 40 images a class, 30 epochs.
+  // One cell long enough that the stop lands mid-training (seconds of training even on a fast
+  // machine): 40 images a class, 100 epochs.
   write_idx(tmp_ / "fashion-mnist", "train", 40);
   const std::vector<std::string> sets = tiny_sets(
-      tmp_, {"*.training.epochs=30", "*.data.split.per_class={train: 32, val: 8, test: 2}"});
+      tmp_, {"*.training.epochs=100", "*.data.split.per_class={train: 32, val: 8, test: 2}"});
   const Outcome submit = runner(submit_args(tmp_, sets, {"--only", "basic_cnn"}), tmp_.path());
   ASSERT_EQ(submit.exit_code, 0) << describe(submit);
   const std::vector<std::string> jobs = jobs_of(tmp_);
   const std::string task = jobs.front() + "_0";
   const fs::path log = tmp_ / "results" / "five_models" / "slurm" / "logs" /
                        ("tlr-five_models-1_" + jobs.front() + "_0.out");
-  ASSERT_TRUE(wait_for_text(log, "epoch 2/30", std::chrono::seconds(300))) << logs_of(tmp_);
-  // status names the task and its state while squeue knows it.
-  std::vector<std::string> status = with_sets({"status", "experiments/five_models.yaml"}, sets);
-  status.insert(status.end(),
-                {"--db", (tmp_ / "results.db").string(), "--results", (tmp_ / "results").string()});
-  const Outcome st = runner(status, tmp_.path());
-  EXPECT_NE(st.out.find("job " + task + " RUNNING"), std::string::npos) << describe(st);
+  ASSERT_TRUE(wait_for_text(log, "epoch 2/100", std::chrono::seconds(300))) << logs_of(tmp_);
   std::string command = GetParam().command;
   command.replace(command.find("%s"), 2, task);
   const Outcome stop = shell(command, tmp_);
   ASSERT_EQ(stop.exit_code, 0) << GetParam().what << "\n" << describe(stop);
+  // status names the task (requeued, pending or running again) while squeue knows it.
+  std::vector<std::string> status = with_sets({"status", "experiments/five_models.yaml"}, sets);
+  status.insert(status.end(),
+                {"--db", (tmp_ / "results.db").string(), "--results", (tmp_ / "results").string()});
+  const Outcome st = runner(status, tmp_.path());
+  EXPECT_NE(st.out.find("job " + task + " "), std::string::npos) << describe(st);
 
   const std::map<std::string, CellNumbers> local = local_numbers(sets, {"basic_cnn"});
   ASSERT_TRUE(wait_for_jobs(jobs, tmp_)) << logs_of(tmp_);

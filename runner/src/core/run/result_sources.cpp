@@ -35,7 +35,7 @@ const std::vector<std::string>& ResultSources::files() {
 void ResultSources::open_all() {
   if (opened_) return;
   opened_ = true;
-  for (const std::string& file : files()) stores_.push_back(Store::open(file));
+  for (const std::string& file : files()) stores_.push_back(Store::open_immutable(file));
 }
 
 std::optional<ResultSources::Found> ResultSources::completed_run(const std::string& identity) {

@@ -5,9 +5,11 @@
 //
 // Contract: a path is a results database file or a folder, whose *.db files are the databases
 // (not recursively); a path that does not exist is no database (no shard has come back yet). The
-// databases are opened on first use, all of them, and read only by lookups; opening one migrates
-// it to this runner's schema (Store::open). Errors (a file that is not a results database)
-// throw tlr::Error naming the file.
+// databases are opened on first use, all of them, with Store::open_immutable: read as snapshots,
+// without locks or writes, so that Slurm tasks on many nodes can look up one shards folder and
+// results.db on a network filesystem (results.db's only writer, the merge job, runs after the
+// tasks of its submission). Errors (a file that is not a results database of this schema) throw
+// tlr::Error naming the file.
 // Threads: one thread at a time, like Store.
 #pragma once
 

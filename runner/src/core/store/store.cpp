@@ -175,6 +175,36 @@ Store Store::open(const std::string& path) {
   return store;
 }
 
+Store Store::open_immutable(const std::string& path) {
+  // A URI, so its path is percent-encoded where URI syntax would read it otherwise ('#' is in
+  // every replicate's shard name).
+  std::string uri = "file:";
+  for (char c : path) {
+    if (c == '%' || c == '?' || c == '#') {
+      static const char* kHex = "0123456789abcdef";
+      uri += '%';
+      uri += kHex[(static_cast<unsigned char>(c) >> 4) & 0xf];
+      uri += kHex[static_cast<unsigned char>(c) & 0xf];
+    } else {
+      uri += c;
+    }
+  }
+  uri += "?immutable=1";
+  sqlite3* raw = nullptr;
+  const int rc = sqlite3_open_v2(
+      uri.c_str(), &raw, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, nullptr);
+  std::unique_ptr<sqlite3, Closer> db(raw);
+  if (rc != SQLITE_OK) fail(db.get(), path, "cannot open results database");
+  Store store(path, std::move(db));
+  const int found = read_user_version(store.db_.get(), path, "cannot open results database");
+  if (found != latest_schema_version()) {
+    throw Error(path + ": error: results database schema version " + std::to_string(found) +
+                " is not this runner's (" + std::to_string(latest_schema_version()) +
+                "); runner merge migrates it");
+  }
+  return store;
+}
+
 namespace {
 
 [[noreturn]] void refuse_newer(const std::string& path, int found) {

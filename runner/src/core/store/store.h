@@ -153,6 +153,13 @@ class Store {
   //   "<path>: error: results database schema version N is newer than this runner (M); upgrade tlr"
   //   "<path>: error: cannot open results database: <reason>" for an unreadable or corrupt file.
   static Store open(const std::string& path);
+  // Opens a database for queries only, as a file no process changes while it is open (SQLite's
+  // immutable=1): read-only, no locks, no shared-memory or WAL file, nothing migrated or marked.
+  // For a Slurm task's shard in the shards folder (a newer one replaces it by rename, never in
+  // place), which tasks on many nodes may read on a network filesystem, where SQLite's locking
+  // cannot be trusted. Throws like open(), and "<path>: error: results database schema version N
+  // is not this runner's (M); runner merge migrates it" for another version.
+  static Store open_immutable(const std::string& path);
 
   Store(Store&&) noexcept;
   Store& operator=(Store&&) noexcept;
