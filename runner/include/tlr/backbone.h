@@ -56,6 +56,16 @@ class TLR_API SequentialBackbone : public Backbone {
   torch::Tensor forward_blocks(torch::Tensor x, const std::string& first,
                                const std::string& last) override;
 
+  // One stage as forward() runs it: what `runner export` describes to rebuild the backbone in
+  // Python. The module is shared with the backbone (valid while it lives).
+  struct StageView {
+    std::string block;
+    std::shared_ptr<torch::nn::Module> module;
+    std::string prefix;
+  };
+  // The stages in forward order (after any cut_after). Non-virtual: no ABI change.
+  std::vector<StageView> stage_views() const;
+
  protected:
   // `prefix` is how the names of this stage's tensors start (e.g. "features.0." or "layer3.");
   // an empty prefix adds a stage with no tensors (an activation, a pool).

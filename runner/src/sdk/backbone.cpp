@@ -86,6 +86,14 @@ void SequentialBackbone::cut_after(const std::string& block) {
   stages_.erase(last, stages_.end());
 }
 
+std::vector<SequentialBackbone::StageView> SequentialBackbone::stage_views() const {
+  std::vector<StageView> views;
+  views.reserve(stages_.size());
+  for (const auto& stage : stages_)
+    views.push_back({stage.block, stage.module.ptr(), stage.prefix});
+  return views;
+}
+
 bool SequentialBackbone::can_forward_blocks() const { return true; }
 
 torch::Tensor SequentialBackbone::forward_blocks(torch::Tensor x, const std::string& first,

@@ -32,6 +32,13 @@ std::string ResultsLayout::model_dir(const std::string& experiment,
   return (fs::path(experiment_dir(experiment)) / safe_name(model)).string();
 }
 
+std::string ResultsLayout::run_dir(const std::string& experiment, const std::string& model,
+                                   std::int64_t run_id, const std::string& identity) const {
+  std::string name = "run-" + std::to_string(run_id);
+  if (!identity.empty()) name += "-" + safe_name(identity.substr(0, 8));
+  return (fs::path(model_dir(experiment, model)) / name).string();
+}
+
 std::string ResultsLayout::split_lists(const std::string& experiment,
                                        const std::string& model) const {
   return (fs::path(model_dir(experiment, model)) / "split.json").string();

@@ -3,7 +3,9 @@
 //
 //   <results>/<experiment>/report.html                  the experiment's report
 //   <results>/<experiment>/<model>/split.json           the file lists of each split
-//   <results>/<experiment>/<model>/model.pt, model.json the kept model and its description
+//   <results>/<experiment>/<model>/run-<id>-<identity>/  one run's files: model.pth and
+//                                                       model.json, the kept model and its
+//                                                       description (engine/train/model_export.h)
 //   <results>/<experiment>/<model>/augment_preview.png  preview-augment's default output
 //   <results>/<experiment>/slurm/                      runner submit's batch scripts, logs/ and
 //                                                       submission.json (the job ids)
@@ -17,6 +19,7 @@
 // safe_name(); matrix names ("vgg@500") keep their '@'.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 namespace tlr {
@@ -33,6 +36,12 @@ class ResultsLayout {
   const std::string& cache_dir() const { return cache_dir_; }
   std::string experiment_dir(const std::string& experiment) const;
   std::string model_dir(const std::string& experiment, const std::string& model) const;
+  // The files of one run: <model_dir>/run-<run id>-<first 8 hex digits of its cell identity>
+  // (run-<run id> without one). A later run never writes into an earlier run's folder, so every
+  // artifact row keeps pointing at the file it recorded. A Slurm task numbers runs in its own
+  // shard, and the identity keeps two shards' runs apart.
+  std::string run_dir(const std::string& experiment, const std::string& model, std::int64_t run_id,
+                      const std::string& identity) const;
   std::string split_lists(const std::string& experiment, const std::string& model) const;
   std::string augment_preview(const std::string& experiment, const std::string& model) const;
   // The weights a model publishes, addressed by its cell identity (cell_identity.h): an identical

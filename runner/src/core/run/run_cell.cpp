@@ -169,8 +169,10 @@ std::shared_ptr<Batches> RunCell::features(Split split, Backbone& backbone) {
               << set.features.size(0) << " samples)\n";
   }
   record_bad_images(split);
-  return std::make_shared<TensorBatches>(set.features, set.labels, settings_.batch_size,
-                                         split == Split::train, seed_);
+  auto batches = std::make_shared<TensorBatches>(set.features, set.labels, settings_.batch_size,
+                                                 split == Split::train, seed_);
+  feature_sources_[batches.get()] = FeatureSource{batches, &backbone};
+  return batches;
 }
 
 FitResult RunCell::fit(Classifier& model, const std::vector<ParamGroup>& groups, Batches& train,
@@ -254,14 +256,35 @@ void RunCell::evaluate(Classifier& model, Batches& test) {
                                  {{"trainable_params", double(count_trainable(model))},
                                   {"total_params", double(count_parameters(model))}});
 
+  // The model to keep takes images: the classifier itself, or, when the test batches are
+  // features of the cell's backbone, that backbone followed by the head.
+  std::shared_ptr<Backbone> kept = model.backbone;
+  std::string not_images;
+  const auto source = feature_sources_.find(&test);
+  if (source != feature_sources_.end() && source->second.batches.lock().get() == &test) {
+    if (model.backbone) {
+      not_images = "its test inputs are backbone features and it has a backbone of its own";
+    } else if (source->second.backbone != backbone_.get()) {
+      not_images = "its test inputs are features of part of the backbone";
+    } else {
+      kept = backbone_;
+    }
+  } else if (model.backbone && model.backbone != backbone_) {
+    not_images = "its backbone is not the one the cell built";
+  } else if (!model.backbone) {
+    not_images = "it has no backbone and its test inputs are not features of one";
+  }
   ModelDescription description;
   description.model_name = model_.name;
   description.config_json = model_.json.dump();
   description.classes = data_.split.classes;
   description.mode = mode_;
-  description.input_shape = input_shape();
-  const std::string dir = services_.layout.model_dir(services_.experiment, model_.name);
-  ExportedModel exported = export_model(model, dir, description);
+  description.input = input_;
+  description.precision = precision_;
+  description.not_images = not_images;
+  const std::string dir =
+      services_.layout.run_dir(services_.experiment, model_.name, run_id_, identity_);
+  ExportedModel exported = export_model(kept, model.head, dir, description);
   services_.store.record_artifact(run_id_, "model", exported.weights);
   services_.store.record_artifact(run_id_, "model_description", exported.description);
 }

@@ -110,6 +110,14 @@ class RunCell : public Cell {
   bool published_ = false;
   int fits_ = 0;  // Cell::fit calls so far
   std::set<Split> recorded_bad_;
+  // The backbone each Batches of features() came from, so that evaluate() saves a model that
+  // takes images (that backbone, then the head) when the test batches are features.
+  // (The weak pointer tells a live Batches from a new one at a freed one's address.)
+  struct FeatureSource {
+    std::weak_ptr<Batches> batches;
+    const Backbone* backbone = nullptr;
+  };
+  std::map<const Batches*, FeatureSource> feature_sources_;
 };
 
 // The JSON `params` of a component mapping as Params ({} when absent), and its plugin name.
