@@ -42,15 +42,16 @@ TEST_F(StoreSchema, FreshDatabaseGetsSchemaVersionAndWal) {
   {
     Store store = Store::open(db_path_);
     EXPECT_EQ(store.schema_version(), Store::latest_schema_version());
-    EXPECT_EQ(Store::latest_schema_version(), 5);
+    EXPECT_EQ(Store::latest_schema_version(), 6);
   }
   ASSERT_TRUE(fs::exists(db_path_)) << "parent directories are created";
   RawDb raw(db_path_);
-  EXPECT_EQ(raw.value("PRAGMA user_version"), "5");
+  EXPECT_EQ(raw.value("PRAGMA user_version"), "6");
   EXPECT_EQ(raw.value("PRAGMA journal_mode"), "wal");
   for (const char* table :
        {"experiments", "runs", "epochs", "metrics", "confusion", "artifacts", "run_plugins",
-        "experiment_runs", "file_hashes", "predictions", "model_statistics", "mcnemar_tests"}) {
+        "experiment_runs", "file_hashes", "predictions", "model_statistics", "mcnemar_tests",
+        "evaluations", "evaluation_metrics", "evaluation_confusion"}) {
     EXPECT_EQ(raw.value(std::string("SELECT type FROM sqlite_master WHERE name = '") + table + "'"),
               "table")
         << table;
@@ -71,7 +72,7 @@ TEST_F(StoreSchema, ReopeningIsANoOp) {
   RawDb before(db_path_);
   const std::string schema = before.value("SELECT group_concat(sql, ';') FROM sqlite_master");
   Store store = Store::open(db_path_);
-  EXPECT_EQ(store.schema_version(), 5);
+  EXPECT_EQ(store.schema_version(), 6);
   EXPECT_EQ(before.value("SELECT group_concat(sql, ';') FROM sqlite_master"), schema);
   EXPECT_EQ(before.value("SELECT count(*) FROM experiments"), "1");
   EXPECT_EQ(store.latest_experiment(), "five_models");
@@ -85,7 +86,7 @@ TEST_F(StoreSchema, MigratesAnEmptyVersionZeroDatabase) {
     raw.exec("CREATE TABLE notes (text TEXT); PRAGMA user_version = 0");
   }
   Store store = Store::open(db_path_);
-  EXPECT_EQ(store.schema_version(), 5);
+  EXPECT_EQ(store.schema_version(), 6);
   RawDb raw(db_path_);
   EXPECT_EQ(raw.value("SELECT count(*) FROM runs"), "0");
   EXPECT_EQ(raw.value("SELECT count(*) FROM notes"), "0") << "unrelated tables are kept";
@@ -105,7 +106,7 @@ TEST_F(StoreSchema, MigratesAVersionOneDatabaseKeepingItsRuns) {
         "'{}', 'h', 1, 'completed', 'h', 1, '{}', 2)");
   }
   Store store = Store::open(db_path_);
-  EXPECT_EQ(store.schema_version(), 5);
+  EXPECT_EQ(store.schema_version(), 6);
   RawDb raw(db_path_);
   EXPECT_EQ(raw.value("SELECT model || ' ' || status || ' ' || device FROM runs"),
             "m completed cpu");
@@ -128,7 +129,7 @@ TEST_F(StoreSchema, MigratesAVersionTwoDatabaseKeepingItsRuns) {
         "INSERT INTO epochs (run_id, phase, epoch, val_acc) VALUES (1, 'train', 1, 0.5)");
   }
   Store store = Store::open(db_path_);
-  EXPECT_EQ(store.schema_version(), 5);
+  EXPECT_EQ(store.schema_version(), 6);
   RawDb raw(db_path_);
   EXPECT_EQ(raw.value("SELECT model || ' ' || status || ' ' || device || ' ' || "
                       "ifnull(identity, 'null') || ' ' || resumes FROM runs"),
@@ -161,7 +162,7 @@ TEST_F(StoreSchema, MigratesAVersionThreeDatabaseKeepingItsRuns) {
         "INSERT INTO metrics (run_id, split, name, value) VALUES (1, 'test', 'accuracy', 0.75)");
   }
   Store store = Store::open(db_path_);
-  EXPECT_EQ(store.schema_version(), 5);
+  EXPECT_EQ(store.schema_version(), 6);
   RawDb raw(db_path_);
   EXPECT_EQ(raw.value("SELECT model || ' ' || replicate || ' ' || identity FROM runs"), "m 0 abc");
   EXPECT_EQ(raw.value("SELECT test_accuracy || ' ' || replicate FROM latest_runs"), "0.75 0");
@@ -189,7 +190,7 @@ TEST_F(StoreSchema, MigratesAVersionFourDatabaseKeepingItsRuns) {
         "INSERT INTO metrics (run_id, split, name, value) VALUES (1, 'test', 'accuracy', 0.75)");
   }
   Store store = Store::open(db_path_);
-  EXPECT_EQ(store.schema_version(), 5);
+  EXPECT_EQ(store.schema_version(), 6);
   RawDb raw(db_path_);
   EXPECT_EQ(raw.value("SELECT model || ' ' || replicate || ' ' || compute_precision FROM runs"),
             "m 2 fp32");

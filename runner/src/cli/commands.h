@@ -20,5 +20,8 @@ int report_command(const std::vector<std::string>& args);
 int preview_augment_command(const std::vector<std::string>& args);
 int merge_command(const std::vector<std::string>& args);
 int submit_command(const std::vector<std::string>& args);
+int predict_command(const std::vector<std::string>& args);
+int evaluate_command(const std::vector<std::string>& args);
+int export_command(const std::vector<std::string>& args);
 
 }  // namespace tlr::cli

@@ -21,6 +21,9 @@ commands:
   report                print the comparison table of recorded runs
   submit FILE           run every model of a file on a Slurm cluster (job arrays, then a merge)
   merge [SHARD...]      bring the results of Slurm tasks (shards) into results.db
+  predict INPUT...      classify images with a trained model (--run ID or --model M)
+  evaluate --data DIR   test a trained model on another labelled folder; recorded with its run
+  export --out FILE     write a trained model as a PyTorch state dict and its JSON description
   preview-augment FILE  write a PNG grid of augmented training images of one model
 
 `runner <command> --help` describes a command's options.
@@ -51,6 +54,9 @@ int main(int argc, char** argv) {
     if (command == "report") return tlr::cli::report_command(rest);
     if (command == "submit") return tlr::cli::submit_command(rest);
     if (command == "merge") return tlr::cli::merge_command(rest);
+    if (command == "predict") return tlr::cli::predict_command(rest);
+    if (command == "evaluate") return tlr::cli::evaluate_command(rest);
+    if (command == "export") return tlr::cli::export_command(rest);
     if (command == "preview-augment") return tlr::cli::preview_augment_command(rest);
     // `runner FILE.yaml`: a path is a run.
     if (command.find('.') != std::string::npos || command.find('/') != std::string::npos) {

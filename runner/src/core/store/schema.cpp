@@ -348,11 +348,51 @@ WHERE s.run_id = (SELECT MAX(r.id) FROM runs AS r JOIN experiments AS e ON e.id 
                     AND r.replicate = s.replicate);
 )sql";
 
+// v6: evaluations of a trained model on other labelled data (`runner evaluate`), each with its
+// metrics (the names of a run's test metrics) and confusion matrix. An evaluation belongs to its
+// run and goes with it.
+constexpr const char* kSchemaV6 = R"sql(
+CREATE TABLE evaluations (
+  id                  INTEGER PRIMARY KEY,
+  run_id              INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+  data                TEXT NOT NULL,     -- the folder evaluated, as given
+  dataset             TEXT NOT NULL,     -- dataset plugin
+  dataset_fingerprint TEXT NOT NULL,
+  samples             INTEGER NOT NULL,  -- images evaluated
+  skipped_images      INTEGER NOT NULL,  -- images that could not be read
+  compute_precision   TEXT NOT NULL CHECK (compute_precision IN ('fp32', 'bf16')),
+  device              TEXT NOT NULL,
+  threads             INTEGER NOT NULL,
+  host                TEXT NOT NULL,
+  pid                 INTEGER NOT NULL,
+  created_at          TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+);
+CREATE INDEX evaluations_by_run ON evaluations (run_id);
+
+CREATE TABLE evaluation_metrics (
+  evaluation_id INTEGER NOT NULL REFERENCES evaluations (id) ON DELETE CASCADE,
+  name          TEXT NOT NULL,
+  value         REAL,
+  PRIMARY KEY (evaluation_id, name)
+) WITHOUT ROWID;
+
+CREATE TABLE evaluation_confusion (
+  evaluation_id   INTEGER NOT NULL REFERENCES evaluations (id) ON DELETE CASCADE,
+  true_label      INTEGER NOT NULL,
+  predicted_label INTEGER NOT NULL,
+  true_class      TEXT NOT NULL,
+  predicted_class TEXT NOT NULL,
+  count           INTEGER NOT NULL,
+  PRIMARY KEY (evaluation_id, true_label, predicted_label)
+) WITHOUT ROWID;
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
   static const std::vector<Migration> steps = {
-      {1, kSchemaV1}, {2, kSchemaV2}, {3, kSchemaV3}, {4, kSchemaV4}, {5, kSchemaV5},
+      {1, kSchemaV1}, {2, kSchemaV2}, {3, kSchemaV3},
+      {4, kSchemaV4}, {5, kSchemaV5}, {6, kSchemaV6},
   };
   return steps;
 }

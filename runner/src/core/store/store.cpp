@@ -360,6 +360,67 @@ void Store::record_metrics(std::int64_t run_id, const std::string& split,
   });
 }
 
+std::int64_t Store::record_evaluation(const EvaluationRecord& evaluation) {
+  const std::string what =
+      "cannot record an evaluation of run " + std::to_string(evaluation.run_id);
+  const std::size_t n = evaluation.confusion.classes.size();
+  std::int64_t id = 0;
+  write_transaction(db_.get(), path_, what, [&] {
+    Statement insert(
+        db_.get(), path_,
+        "INSERT INTO evaluations (run_id, data, dataset, dataset_fingerprint, samples, "
+        "skipped_images, compute_precision, device, threads, host, pid) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        what);
+    insert.bind(1, evaluation.run_id).bind(2, evaluation.data).bind(3, evaluation.dataset);
+    insert.bind(4, evaluation.dataset_fingerprint).bind(5, evaluation.samples);
+    insert.bind(6, evaluation.skipped_images).bind(7, evaluation.precision);
+    insert.bind(8, evaluation.device).bind(9, evaluation.threads).bind(10, host_name());
+    insert.bind(11, static_cast<std::int64_t>(getpid()));
+    insert.run();
+    id = sqlite3_last_insert_rowid(db_.get());
+    Statement metric(db_.get(), path_,
+                     "INSERT INTO evaluation_metrics (evaluation_id, name, value) VALUES (?, ?, ?)",
+                     what);
+    for (const auto& [name, value] : evaluation.metrics) {
+      metric.bind(1, id).bind(2, name).bind(3, value);
+      metric.run();
+    }
+    Statement cell(db_.get(), path_,
+                   "INSERT INTO evaluation_confusion (evaluation_id, true_label, predicted_label, "
+                   "true_class, predicted_class, count) VALUES (?, ?, ?, ?, ?, ?)",
+                   what);
+    for (std::size_t t = 0; t < n; ++t) {
+      for (std::size_t p = 0; p < n; ++p) {
+        cell.bind(1, id)
+            .bind(2, static_cast<std::int64_t>(t))
+            .bind(3, static_cast<std::int64_t>(p));
+        cell.bind(4, evaluation.confusion.classes[t]).bind(5, evaluation.confusion.classes[p]);
+        cell.bind(6, evaluation.confusion.counts.at(t).at(p));
+        cell.run();
+      }
+    }
+  });
+  return id;
+}
+
+std::vector<std::pair<std::string, double>> Store::evaluation_metrics(
+    std::int64_t evaluation_id) const {
+  const std::string what = "cannot read evaluation " + std::to_string(evaluation_id);
+  Statement exists(db_.get(), path_, "SELECT 1 FROM evaluations WHERE id = ?", what);
+  exists.bind(1, evaluation_id);
+  if (!exists.step()) throw Error(path_ + ": error: " + what + ": no such evaluation");
+  Statement query(
+      db_.get(), path_,
+      "SELECT name, value FROM evaluation_metrics WHERE evaluation_id = ? ORDER BY name", what);
+  query.bind(1, evaluation_id);
+  std::vector<std::pair<std::string, double>> rows;
+  while (query.step()) {
+    rows.emplace_back(query.text(0), query.is_null(1) ? std::nan("") : query.real(1));
+  }
+  return rows;
+}
+
 void Store::record_confusion(std::int64_t run_id, const std::string& split,
                              const std::vector<std::string>& classes,
                              const std::vector<std::vector<std::int64_t>>& counts) {
@@ -940,6 +1001,29 @@ std::vector<std::pair<std::string, std::int64_t>> Store::linked_runs(
   std::vector<std::pair<std::string, std::int64_t>> runs;
   while (query.step()) runs.emplace_back(query.text(0), query.int64(1));
   return runs;
+}
+
+std::optional<std::int64_t> Store::latest_completed_run(const std::string& experiment,
+                                                        const std::string& model) const {
+  Statement query(db_.get(), path_,
+                  "SELECT r.id FROM runs AS r JOIN experiments AS e ON e.id = r.experiment_id "
+                  "WHERE e.name = ? AND r.model = ? AND r.status = 'completed' "
+                  "ORDER BY r.id DESC LIMIT 1",
+                  "cannot look up completed runs of model " + model);
+  query.bind(1, experiment).bind(2, model);
+  if (!query.step()) return std::nullopt;
+  return query.int64(0);
+}
+
+std::pair<std::string, std::string> Store::run_config_and_file(std::int64_t run_id) const {
+  const std::string what = "cannot read run " + std::to_string(run_id);
+  Statement query(db_.get(), path_,
+                  "SELECT r.config_json, e.file FROM runs AS r "
+                  "JOIN experiments AS e ON e.id = r.experiment_id WHERE r.id = ?",
+                  what);
+  query.bind(1, run_id);
+  if (!query.step()) throw Error(path_ + ": error: " + what + ": no such run");
+  return {query.text(0), query.text(1)};
 }
 
 std::optional<std::int64_t> Store::completed_run(const std::string& identity) const {

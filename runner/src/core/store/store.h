@@ -144,6 +144,18 @@ struct Artifact {
   std::int64_t bytes = 0;
 };
 
+// One `runner evaluate` of a run's model (tables evaluations, evaluation_metrics,
+// evaluation_confusion).
+struct EvaluationRecord {
+  std::int64_t run_id = 0;
+  std::string data, dataset, dataset_fingerprint;
+  std::int64_t samples = 0, skipped_images = 0;
+  std::string precision = "fp32", device = "cpu";
+  int threads = 1;
+  std::vector<std::pair<std::string, double>> metrics;
+  ConfusionMatrix confusion;
+};
+
 // {"tlr": ..., "libtorch": ..., "opencv": ..., "sdk_abi": ...} of this build.
 std::string build_versions_json();
 
@@ -194,6 +206,8 @@ class Store {
   // Replaces the run's predictions for `split` ("test", "val") in one transaction.
   void record_predictions(std::int64_t run_id, const std::string& split,
                           const std::vector<Prediction>& rows);
+  // Records an evaluation with its metrics and confusion matrix in one transaction; returns its id.
+  std::int64_t record_evaluation(const EvaluationRecord& evaluation);
   // Records the baseline an invocation compares its models with (experiments.compare_to).
   void set_compare_to(std::int64_t experiment_id, const std::string& model);
   // Replaces the invocation's rows of model_statistics and mcnemar_tests, in one transaction.
@@ -257,6 +271,8 @@ class Store {
   std::optional<ConfusionMatrix> confusion(std::int64_t run_id,
                                            const std::string& split = "test") const;
   std::vector<Artifact> artifacts(std::int64_t run_id) const;
+  // The evaluation's metrics, sorted by name; throws "...: no such evaluation".
+  std::vector<std::pair<std::string, double>> evaluation_metrics(std::int64_t evaluation_id) const;
   // The run's predictions for `split`, by sample; empty when none were recorded.
   std::vector<Prediction> predictions(std::int64_t run_id, const std::string& split) const;
   // The newest invocation of the named experiment; nullopt when it never ran.
@@ -268,6 +284,14 @@ class Store {
   // The newest completed run that recorded an artifact of `kind` at `path`; nullopt when none did.
   std::optional<std::int64_t> run_with_artifact(const std::string& kind,
                                                 const std::string& path) const;
+
+  // The newest 'completed' run of `model` in any invocation of the experiment named `experiment`;
+  // nullopt when there is none.
+  std::optional<std::int64_t> latest_completed_run(const std::string& experiment,
+                                                   const std::string& model) const;
+  // The run's resolved config (runs.config_json) and the YAML file of the invocation that began
+  // it (experiments.file). Throws "...: no such run".
+  std::pair<std::string, std::string> run_config_and_file(std::int64_t run_id) const;
 
   // The newest 'completed' run with this identity: the cell needs no training. nullopt when
   // there is none (always for "").

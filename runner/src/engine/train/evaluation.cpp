@@ -87,13 +87,7 @@ Evaluation evaluate(Classifier& model, Batches& test, OutputMode mode, int class
     labels.insert(labels.end(), l.data_ptr<std::int64_t>(), l.data_ptr<std::int64_t>() + l.numel());
     predicted.insert(predicted.end(), p.data_ptr<std::int64_t>(),
                      p.data_ptr<std::int64_t>() + p.numel());
-    torch::Tensor probs;
-    if (mode == OutputMode::sigmoid) {
-      torch::Tensor positive = torch::sigmoid(logits.reshape({-1, 1}));
-      probs = torch::cat({1 - positive, positive}, 1);
-    } else {
-      probs = torch::softmax(logits, 1);
-    }
+    torch::Tensor probs = output_probabilities(mode, logits);
     probs = probs.to(torch::kCPU).contiguous();
     probabilities.insert(probabilities.end(), probs.data_ptr<float>(),
                          probs.data_ptr<float>() + probs.numel());

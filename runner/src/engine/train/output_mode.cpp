@@ -61,4 +61,12 @@ torch::Tensor output_predictions(OutputMode mode, const torch::Tensor& logits) {
   return logits.argmax(1);
 }
 
+torch::Tensor output_probabilities(OutputMode mode, const torch::Tensor& logits) {
+  if (mode == OutputMode::sigmoid) {
+    torch::Tensor positive = torch::sigmoid(logits.reshape({-1, 1}));
+    return torch::cat({1 - positive, positive}, 1);
+  }
+  return torch::softmax(logits, 1);
+}
+
 }  // namespace tlr

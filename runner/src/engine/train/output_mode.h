@@ -29,6 +29,9 @@ std::int64_t output_units(OutputMode mode, int classes);
 // the logits do not have the mode's shape (a head built for another class count).
 torch::Tensor output_loss(OutputMode mode, const torch::Tensor& logits,
                           const torch::Tensor& labels);
+// Class probabilities (N×classes, float): softmax of the logits, or {1 - p, p} for a sigmoid
+// output p (the probability of class 1).
+torch::Tensor output_probabilities(OutputMode mode, const torch::Tensor& logits);
 // Predicted class indices (N, int64).
 torch::Tensor output_predictions(OutputMode mode, const torch::Tensor& logits);
 
