@@ -217,7 +217,7 @@ TEST_F(StoreSchema, RefusesANewerSchemaVersion) {
   EXPECT_THROW_MSG(Store::open(db_path_), Error,
                    db_path_ +
                        ": error: results database schema version 7 is newer than this runner "
-                       "(5); upgrade tlr");
+                       "(6); upgrade tlr");
   RawDb raw(db_path_);
   EXPECT_EQ(raw.value("PRAGMA user_version"), "7") << "a refused database is left untouched";
 }
