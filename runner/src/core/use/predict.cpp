@@ -17,17 +17,27 @@ PredictSummary predict_images(const TrainedModel& model, const Dataset& dataset,
   const auto start = std::chrono::steady_clock::now();
   PredictSummary summary;
   const std::size_t batch = std::max<std::size_t>(1, options.batch_size);
-  const std::size_t chunk = (std::max(options.chunk, batch) + batch - 1) / batch * batch;
+  const std::size_t max_chunk = (std::max(options.chunk, batch) + batch - 1) / batch * batch;
   const std::size_t total = dataset.size();
+  // Chunk boundaries: the first chunk is one batch and each next one twice the last, up to
+  // max_chunk, so that the model starts after one batch is decoded (the first chunk is the only
+  // decode not overlapped with the model) while later chunks are large enough to keep every
+  // decoding thread busy. Whole batches each: the batches are those of the run's evaluation.
+  std::vector<std::size_t> starts;
+  for (std::size_t first = 0, size = batch; first < total; first += size) {
+    starts.push_back(first);
+    if (first > 0) size = std::min(2 * size, max_chunk);
+  }
+  starts.push_back(total);
   const InputSpec& input = model.input;
 
   SplitImagesOptions decode;
   decode.workers = std::max(1, options.workers);
   decode.on_bad_image = OnBadImage::skip;
   decode.fit = input.eval_fit;
-  auto indices_from = [&](std::size_t first) {
+  auto indices_of = [&](std::size_t chunk) {
     std::vector<std::size_t> indices;
-    for (std::size_t i = first; i < std::min(total, first + chunk); ++i) indices.push_back(i);
+    for (std::size_t i = starts[chunk]; i < starts[chunk + 1]; ++i) indices.push_back(i);
     return indices;
   };
   auto load = [&](std::vector<std::size_t> indices) {
@@ -38,12 +48,12 @@ PredictSummary predict_images(const TrainedModel& model, const Dataset& dataset,
   model.classifier->to(options.device);
   model.classifier->eval();
   std::future<std::shared_ptr<const SplitImages>> next;
-  if (total > 0) next = std::async(std::launch::async, load, indices_from(0));
-  for (std::size_t first = 0; first < total; first += chunk) {
-    const std::vector<std::size_t> indices = indices_from(first);
+  const std::size_t chunks = starts.size() - 1;
+  if (chunks > 0) next = std::async(std::launch::async, load, indices_of(0));
+  for (std::size_t chunk = 0; chunk < chunks; ++chunk) {
+    const std::vector<std::size_t> indices = indices_of(chunk);
     std::shared_ptr<const SplitImages> images = next.get();
-    if (first + chunk < total)
-      next = std::async(std::launch::async, load, indices_from(first + chunk));
+    if (chunk + 1 < chunks) next = std::async(std::launch::async, load, indices_of(chunk + 1));
     summary.failed.insert(summary.failed.end(), images->bad_images().begin(),
                           images->bad_images().end());
     if (images->size() == 0) continue;

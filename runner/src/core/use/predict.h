@@ -23,7 +23,7 @@ struct PredictOptions {
   int workers = 1;  // decoding threads
   Precision precision = Precision::fp32;
   torch::Device device = torch::kCPU;
-  std::size_t chunk = 1024;  // images decoded at a time (rounded up to whole batches)
+  std::size_t chunk = 1024;  // most images decoded at a time (rounded up to whole batches)
 };
 
 // One image's result: its dataset index, the label the dataset gave it, the predicted class and
