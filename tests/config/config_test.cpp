@@ -222,6 +222,16 @@ TEST_F(ConfigTest, RangeAndOneOfProblems) {
             "did you mean 'file'?\n");
 }
 
+// No training images is bad input, found at validation (it used to fail the run, exit 1).
+TEST_F(ConfigTest, NoTrainingImagesIsRefusedAtItsLine) {
+  const Document d = Load(R"(defaults:
+  data: {split: {per_class: {train: 0, val: 0, test: 5}}}
+models:
+  - name: a
+)");
+  EXPECT_EQ(Text(d.diagnostics), "exp.yaml:2:37: error: 'train' must be > 0, got 0\n");
+}
+
 TEST_F(ConfigTest, UnknownBlockSuggestsNearest) {
   const Document d = Load(R"(blocks:
   augment: {augmenter: {plugin: keras_image}}
@@ -549,6 +559,17 @@ TEST_F(ConfigTest, SetWithBadPathNamesTheOverride) {
             "--set defaults.training.epocs=2: error: unknown key 'epocs' in defaults.training; "
             "did you mean 'epochs'?\n"
             "--set *.training.epochs=ten: error: 'epochs' must be an integer, got a string\n");
+}
+
+// An empty value (an unset shell variable, a typo) would be YAML's null and replace the whole
+// block silently: refused, with the explicit spelling.
+TEST_F(ConfigTest, SetWithAnEmptyValueIsRefused) {
+  const Resolution r = Resolve(kBase, {"defaults.training=", "*.training.epochs= "});
+  EXPECT_EQ(Text(r.diagnostics),
+            "--set defaults.training=: error: no value after 'defaults.training='; write "
+            "defaults.training=null to clear it on purpose\n"
+            "--set *.training.epochs= : error: no value after '*.training.epochs='; write "
+            "*.training.epochs=null to clear it on purpose\n");
 }
 
 TEST_F(ConfigTest, MatrixRunsEveryModelOncePerValue) {

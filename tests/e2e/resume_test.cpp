@@ -324,6 +324,19 @@ TEST(Resume, CtrlCCheckpointsAndExits130) {
   EXPECT_FALSE(fs::is_empty(tmp / "results" / "checkpoints"));
 }
 
+// SIGHUP (the terminal or ssh session closed): treated as SIGTERM, not a crash left 'running'.
+TEST(Resume, SighupCheckpointsAndExits75) {
+  TempDir tmp;
+  const fs::path file = write_long_experiment(tmp, 100000);
+  const fs::path db = tmp / "results.db";
+  BackgroundRunner stopped(long_args(file, tmp), tmp.path());
+  ASSERT_TRUE(wait_for_epochs(db, 2)) << stopped.output();
+  EXPECT_EQ(stopped.stop(SIGHUP), 75) << stopped.output();
+  EXPECT_EQ(query(db, "SELECT status || ': ' || error FROM runs"),
+            "interrupted: stopped by SIGHUP; checkpointed at a batch boundary: rerun to resume");
+  EXPECT_EQ(query(db, "SELECT status FROM experiments"), "interrupted");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Skip: a rerun of a completed file trains nothing; a new model trains alone.
 
@@ -349,6 +362,26 @@ std::vector<std::string> small_args(const fs::path& file, const TempDir& tmp) {
   return {
       file.string(), "--db", (tmp / "results.db").string(), "--results", (tmp / "results").string(),
       "--threads",   "1"};
+}
+
+// --results DIR without --db keeps the database with the artifacts (DIR/results.db), for run,
+// status and predict alike; nothing is written to ./results.
+TEST(Skip, ResultsWithoutDbKeepsTheDatabaseInTheResultsFolder) {
+  TempDir tmp;
+  const fs::path file = write_small_experiment(tmp, "  - {name: a, strategy: {plugin: scratch}}\n");
+  const std::string results = (tmp / "elsewhere").string();
+  const Outcome run = runner({file.string(), "--results", results, "--threads", "1"}, tmp.path());
+  ASSERT_EQ(run.exit_code, 0) << describe(run);
+  EXPECT_EQ(count_rows(tmp / "elsewhere" / "results.db", "runs"), "1");
+  EXPECT_FALSE(fs::exists(tmp / "results")) << "wrote ./results";
+  const Outcome status = runner({"status", file.string(), "--results", results}, tmp.path());
+  ASSERT_EQ(status.exit_code, 0) << describe(status);
+  EXPECT_NE(status.out.find("1 model: 1 completed"), std::string::npos) << status.out;
+  const Outcome predict = runner({"predict", "--experiment", "small", "--model", "a", "--results",
+                                  results, (tmp / "train").string()},
+                                 tmp.path());
+  EXPECT_EQ(predict.exit_code, 0) << describe(predict);
+  EXPECT_FALSE(fs::exists(tmp / "results")) << "wrote ./results";
 }
 
 TEST(Skip, RerunTrainsNothingAndANewModelTrainsAlone) {

@@ -80,6 +80,11 @@ Checked check_file(const std::string& file, const std::vector<std::string>& sets
   return out;
 }
 
+std::string db_option(const po::variables_map& vm) {
+  if (!vm["db"].defaulted() || vm.count("results") == 0) return vm["db"].as<std::string>();
+  return (std::filesystem::path(vm["results"].as<std::string>()) / "results.db").string();
+}
+
 std::vector<std::string> strings_of(const po::variables_map& vm, const char* key) {
   return vm.count(key) ? vm[key].as<std::vector<std::string>>() : std::vector<std::string>{};
 }

@@ -29,6 +29,10 @@ void load_plugins(PluginLoader& loader, const std::vector<std::string>& explicit
 // fails); otherwise "<lib>: warning: ... (not loaded)" and the command goes on.
 void print_plugin_problems(const PluginLoader& loader, bool fatal);
 
+// The database of a command that takes --db and --results: --db as given, else
+// RESULTS/results.db (so that `--results DIR` alone keeps the database with its artifacts).
+std::string db_option(const po::variables_map& vm);
+
 // The strings of a repeatable option (--set, --only, ...); empty when it was not given.
 std::vector<std::string> strings_of(const po::variables_map& vm, const char* key);
 

@@ -15,9 +15,9 @@ void add_model_choice_options(po::options_description& options) {
       "with --model: the experiment (default: the latest recorded)")(
       "model", po::value<std::string>(),
       "with --experiment: the latest completed run of this model")(
-      "db", po::value<std::string>()->default_value("results/results.db"), "the results database")(
-      "results", po::value<std::string>()->default_value("results"),
-      "the results folder (its cache/ is the plugins' cache folder)")(
+      "db", po::value<std::string>()->default_value("results/results.db", "RESULTS/results.db"),
+      "the results database")("results", po::value<std::string>()->default_value("results"),
+                              "the results folder (its cache/ is the plugins' cache folder)")(
       "plugin-path", po::value<std::vector<std::string>>()->composing(),
       "also load the plugins of this folder (repeatable)");
 }
@@ -38,7 +38,7 @@ std::optional<ChosenModel> choose_model(const std::string& command, const po::va
     std::cerr << prefix << "which model? give --run ID, or --model M (and --experiment E)\n";
     return std::nullopt;
   }
-  const std::string db = vm["db"].as<std::string>();
+  const std::string db = db_option(vm);
   std::error_code ec;
   if (!std::filesystem::is_regular_file(db, ec)) {
     std::cerr << db << ": error: no results database here (--db)\n";

@@ -92,10 +92,10 @@ int run_command(const std::vector<std::string>& args) {
       "cpu, cuda, cuda:N or auto: replaces every model's device")(
       "precision", po::value<std::string>(),
       "fp32, bf16 or auto: every model's training.precision (auto: bf16 where the CPU has "
-      "native bf16)")("db", po::value<std::string>()->default_value("results/results.db"),
-                      "the results database")("results",
-                                              po::value<std::string>()->default_value("results"),
-                                              "folder for artifacts, caches and report.html")(
+      "native bf16)")(
+      "db", po::value<std::string>()->default_value("results/results.db", "RESULTS/results.db"),
+      "the results database")("results", po::value<std::string>()->default_value("results"),
+                              "folder for artifacts, caches and report.html")(
       "plugin-path", po::value<std::vector<std::string>>()->composing(),
       "also load the plugins of this folder (repeatable)")(
       "rerun", po::value<std::vector<std::string>>()->multitoken()->zero_tokens()->composing(),
@@ -195,7 +195,7 @@ int run_command(const std::vector<std::string>& args) {
     return kExitBadInput;
   }
   if (!worker && !quiet) warn_if_emulated_bf16(checked.plan, chosen, device);
-  run.db_path = vm["db"].as<std::string>();
+  run.db_path = db_option(vm);
   run.quiet = quiet;
   if (vm.count("seed")) run.seed_override = vm["seed"].as<long long>();
   // A --db that is not a results database (or cannot be created) is bad input: one line, exit 2,

@@ -52,11 +52,11 @@ int status_command(const std::vector<std::string>& args) {
       "precision", po::value<std::string>(), "as given to run")(
       "format", po::value<std::string>()->default_value("table"),
       "table | json (one object per model: model, state, run, identity, job, detail)")(
-      "db", po::value<std::string>()->default_value("results/results.db"), "the results database")(
-      "results", po::value<std::string>()->default_value("results"),
-      "the results folder (checkpoints)")("plugin-path",
-                                          po::value<std::vector<std::string>>()->composing(),
-                                          "also load the plugins of this folder (repeatable)");
+      "db", po::value<std::string>()->default_value("results/results.db", "RESULTS/results.db"),
+      "the results database")("results", po::value<std::string>()->default_value("results"),
+                              "the results folder (checkpoints)")(
+      "plugin-path", po::value<std::vector<std::string>>()->composing(),
+      "also load the plugins of this folder (repeatable)");
   po::positional_options_description positional;
   positional.add("file", 1);
   po::variables_map vm;
@@ -89,7 +89,7 @@ int status_command(const std::vector<std::string>& args) {
   run.results_dir = vm["results"].as<std::string>();
   std::optional<Store> store;
   try {
-    store.emplace(Store::open(vm["db"].as<std::string>()));
+    store.emplace(Store::open(db_option(vm)));
   } catch (const Error& e) {
     std::cerr << e.what() << "\n";
     return kExitBadInput;

@@ -111,7 +111,7 @@ int submit_command(const std::vector<std::string>& args) {
       "device", po::value<std::string>()->default_value(""), "as given to run")(
       "precision", po::value<std::string>(), "as given to run")(
       "plugin-path", po::value<std::vector<std::string>>()->composing(), "as given to run")(
-      "db", po::value<std::string>()->default_value("results/results.db"),
+      "db", po::value<std::string>()->default_value("results/results.db", "RESULTS/results.db"),
       "the results database the merge job writes")(
       "results", po::value<std::string>()->default_value("results"),
       "the results folder, shared by the nodes (artifacts, caches, checkpoints, shards)");
@@ -189,7 +189,7 @@ int submit_command(const std::vector<std::string>& args) {
   run.device = device;
   if (vm.count("seed")) run.seed_override = vm["seed"].as<long long>();
   run.results_dir = results;
-  const std::string db = absolute(vm["db"].as<std::string>());
+  const std::string db = absolute(db_option(vm));
   std::optional<Store> store;
   try {
     store.emplace(Store::open(db));

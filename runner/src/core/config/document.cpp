@@ -56,6 +56,11 @@ std::string apply_override(const std::string& text, Document* doc, const Positio
   if (equals == std::string::npos || equals == 0) return "expected PATH=VALUE";
   const std::string path = text.substr(0, equals);
   const std::string value_text = text.substr(equals + 1);
+  // YAML reads an empty value as null, which would silently replace a whole block
+  // (`--set defaults.training=`): an empty value is almost always a shell variable that was unset.
+  if (value_text.find_first_not_of(" \t") == std::string::npos) {
+    return "no value after '" + path + "='; write " + path + "=null to clear it on purpose";
+  }
 
   std::vector<std::string> tokens = split(path, '.');
   const bool forced = tokens.front() == "*";

@@ -7,7 +7,8 @@ namespace tlr {
 
 namespace {
 
-constexpr int kSignals[] = {SIGINT, SIGTERM, SIGUSR1};
+constexpr int kSignals[] = {SIGINT, SIGTERM, SIGUSR1, SIGHUP};
+constexpr int kSignalCount = sizeof kSignals / sizeof kSignals[0];
 
 extern "C" void on_stop_signal(int signal) {
   int none = 0;
@@ -29,7 +30,7 @@ int exit_status_for_stop() {
 }
 
 struct StopSignalHandlers::Saved {
-  struct sigaction previous[3];
+  struct sigaction previous[kSignalCount];
 };
 
 StopSignalHandlers::StopSignalHandlers() : saved_(std::make_unique<Saved>()) {
@@ -37,11 +38,11 @@ StopSignalHandlers::StopSignalHandlers() : saved_(std::make_unique<Saved>()) {
   action.sa_handler = on_stop_signal;
   sigemptyset(&action.sa_mask);
   action.sa_flags = SA_RESTART;
-  for (int i = 0; i < 3; ++i) sigaction(kSignals[i], &action, &saved_->previous[i]);
+  for (int i = 0; i < kSignalCount; ++i) sigaction(kSignals[i], &action, &saved_->previous[i]);
 }
 
 StopSignalHandlers::~StopSignalHandlers() {
-  for (int i = 0; i < 3; ++i) sigaction(kSignals[i], &saved_->previous[i], nullptr);
+  for (int i = 0; i < kSignalCount; ++i) sigaction(kSignals[i], &saved_->previous[i], nullptr);
 }
 
 }  // namespace tlr

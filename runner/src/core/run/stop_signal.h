@@ -1,5 +1,6 @@
-// Stopping a run cleanly. SIGINT (Ctrl-C), SIGTERM (kill, a cluster's pre-emption) and SIGUSR1
-// (Slurm's --signal warning) all ask the running cell to stop: a fit in progress saves its
+// Stopping a run cleanly. SIGINT (Ctrl-C), SIGTERM (kill, timeout, docker stop, systemd, a
+// cluster's pre-emption), SIGUSR1 (Slurm's --signal warning) and SIGHUP (the terminal or ssh
+// session closed) all ask the running cell to stop: a fit in progress saves its
 // checkpoint at the next batch boundary, the run is recorded 'interrupted' and the runner exits
 // with kExitInterrupted (SIGINT) or kExitCheckpointed (the others): "rerun me to resume".
 // A second signal while stopping ends the process at once (the last checkpoint stays).
@@ -14,8 +15,8 @@ namespace tlr {
 
 // 130: stopped by Ctrl-C (128 + SIGINT, what shells report).
 constexpr int kExitInterrupted = 130;
-// 75 (EX_TEMPFAIL): stopped by SIGTERM or SIGUSR1 with the running cell checkpointed; rerunning the
-// same command resumes it.
+// 75 (EX_TEMPFAIL): stopped by SIGTERM, SIGUSR1 or SIGHUP with the running cell checkpointed;
+// rerunning the same command resumes it.
 constexpr int kExitCheckpointed = 75;
 
 // The signal that asked the run to stop; 0 while none did.
@@ -24,8 +25,8 @@ inline bool stop_requested() { return stop_signal().load() != 0; }
 // The exit status for the signal that stopped the run (kExitInterrupted for SIGINT).
 int exit_status_for_stop();
 
-// Installs the handlers for SIGINT, SIGTERM and SIGUSR1; the destructor restores the previous
-// handlers. The flag stays set once a signal came.
+// Installs the handlers for SIGINT, SIGTERM, SIGUSR1 and SIGHUP; the destructor restores the
+// previous handlers. The flag stays set once a signal came.
 class StopSignalHandlers {
  public:
   StopSignalHandlers();
