@@ -232,6 +232,49 @@ models:
   EXPECT_EQ(Text(d.diagnostics), "exp.yaml:2:37: error: 'train' must be > 0, got 0\n");
 }
 
+// A "billion laughs" file: nine aliases nine levels deep would be 9^9 values once expanded (it
+// grew to 5.5 GB in 30 s). Refused at the first anchor, at once.
+TEST_F(ConfigTest, AliasBombIsRefusedNotExpanded) {
+  std::string text = "a0: &a0 [x, x, x, x, x, x, x, x, x]\n";
+  for (int level = 1; level < 10; ++level) {
+    text += "a" + std::to_string(level) + ": &a" + std::to_string(level) + " [";
+    for (int i = 0; i < 9; ++i) text += (i ? ", *a" : "*a") + std::to_string(level - 1);
+    text += "]\n";
+  }
+  text += "models:\n  - name: a\n";
+  const Document d = Load(text);
+  EXPECT_EQ(Text(d.diagnostics),
+            "exp.yaml:1:13: error: the document expands to more than 100000 values (aliases of "
+            "aliases?); refused\n");
+}
+
+// Nesting: yaml-cpp refuses 500 levels; the converter more than 256 (the top mapping is one),
+// at the value that is one too many.
+TEST_F(ConfigTest, DeepNestingIsRefusedAtItsLine) {
+  const std::string deep = std::string(300, '[') + std::string(300, ']');
+  EXPECT_EQ(Text(Load("x: " + deep + "\n").diagnostics),
+            "exp.yaml:1:259: error: nested more than 256 levels deep; refused\n");
+  const std::string deeper = std::string(10000, '[') + std::string(10000, ']');
+  const std::string problem = Text(Load("x: " + deeper + "\n").diagnostics);
+  EXPECT_EQ(problem.rfind("exp.yaml:1:", 0), 0u) << problem;
+  EXPECT_NE(problem.find(": error: nested 500 or more levels deep; refused\n"), std::string::npos)
+      << problem;
+}
+
+// Latin-1 bytes (a file saved in the wrong encoding) are one located line, not a JSON library's
+// exception when the plan is printed; valid UTF-8 passes.
+TEST_F(ConfigTest, NonUtf8BytesAreRefusedAtTheirPosition) {
+  EXPECT_EQ(Text(Load("experiment: x\nmodels:\n  - {name: caf\xe9, strategy: {plugin: scratch}}\n")
+                     .diagnostics),
+            "exp.yaml:3:15: error: not UTF-8 text (byte 0xE9); save the file as UTF-8\n");
+  EXPECT_EQ(Text(Load("\xff").diagnostics),
+            "exp.yaml:1:1: error: not UTF-8 text (byte 0xFF); save the file as UTF-8\n");
+  EXPECT_EQ(Text(Load("a: \xed\xa0\x80\n").diagnostics),  // a UTF-16 surrogate
+            "exp.yaml:1:4: error: not UTF-8 text (byte 0xED); save the file as UTF-8\n");
+  const Document ok = Load("description: caf\xc3\xa9 \xf0\x9f\x90\x88\nmodels:\n  - name: a\n");
+  EXPECT_EQ(Text(ok.diagnostics), "");
+}
+
 TEST_F(ConfigTest, UnknownBlockSuggestsNearest) {
   const Document d = Load(R"(blocks:
   augment: {augmenter: {plugin: keras_image}}

@@ -5,8 +5,10 @@
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wdangling-pointer"
 #endif
+#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -18,10 +20,60 @@ namespace {
 
 const char* const kTagPrefix = "tag:yaml.org,2002:";
 
+// Bounds on what a document may expand to. yaml-cpp shares an aliased node instead of copying it,
+// but the JSON value copies it at every alias: nine aliases nine levels deep (a 1.6 KB "billion
+// laughs" file) would be 9^9 values. An experiment file has hundreds of values and a handful of
+// levels; these limits are far beyond any real one and far below what exhausts memory.
+constexpr std::size_t kMaxValues = 100000;
+constexpr int kMaxDepth = 256;
+
+// The offset of the first byte of `text` that is not part of well-formed UTF-8 (RFC 3629: no
+// overlong forms, no surrogates, nothing above U+10FFFF), or npos. YAML files are UTF-8, and every
+// string of the document ends up in JSON, which refuses anything else.
+std::size_t first_invalid_utf8(const std::string& text) {
+  const auto* bytes = reinterpret_cast<const unsigned char*>(text.data());
+  const std::size_t size = text.size();
+  for (std::size_t i = 0; i < size;) {
+    const unsigned char lead = bytes[i];
+    std::size_t length = 0;
+    unsigned char low = 0x80, high = 0xBF;  // the allowed range of the second byte
+    if (lead < 0x80) {
+      ++i;
+      continue;
+    } else if (lead >= 0xC2 && lead <= 0xDF) {
+      length = 2;
+    } else if (lead >= 0xE0 && lead <= 0xEF) {
+      length = 3;
+      if (lead == 0xE0) low = 0xA0;
+      if (lead == 0xED) high = 0x9F;
+    } else if (lead >= 0xF0 && lead <= 0xF4) {
+      length = 4;
+      if (lead == 0xF0) low = 0x90;
+      if (lead == 0xF4) high = 0x8F;
+    } else {
+      return i;
+    }
+    if (i + length > size || bytes[i + 1] < low || bytes[i + 1] > high) return i;
+    for (std::size_t k = 2; k < length; ++k) {
+      if (bytes[i + k] < 0x80 || bytes[i + k] > 0xBF) return i;
+    }
+    i += length;
+  }
+  return std::string::npos;
+}
+
+// Thrown inside the converter when a bound is crossed; becomes one located diagnostic.
+struct TooLarge {
+  YAML::Mark mark;
+  std::string message;
+};
+
 struct Converter {
   std::string file;
   bool has_lines;
   YamlJson* out;
+  std::size_t values = 0;
+  int depth = 0;
 
   Position position(const YAML::Mark& mark, const YAML::Mark& fallback) const {
     Position p;
@@ -79,6 +131,25 @@ struct Converter {
   }
 
   nlohmann::json convert(const YAML::Node& node, const std::string& pointer) {
+    if (++values > kMaxValues) {
+      throw TooLarge{node.Mark(), "the document expands to more than " +
+                                      std::to_string(kMaxValues) +
+                                      " values (aliases of aliases?); refused"};
+    }
+    if (node.IsMap() || node.IsSequence()) {
+      if (depth >= kMaxDepth) {
+        throw TooLarge{node.Mark(),
+                       "nested more than " + std::to_string(kMaxDepth) + " levels deep; refused"};
+      }
+      ++depth;
+      nlohmann::json value = convert_collection(node, pointer);
+      --depth;
+      return value;
+    }
+    return node.IsScalar() ? scalar(node) : nlohmann::json(nullptr);
+  }
+
+  nlohmann::json convert_collection(const YAML::Node& node, const std::string& pointer) {
     switch (node.Type()) {
       case YAML::NodeType::Null:
       case YAML::NodeType::Undefined:
@@ -133,9 +204,30 @@ YamlJson yaml_to_json(const std::string& text, const std::string& file,
                       const std::string& base_pointer, bool has_lines) {
   YamlJson result;
   Converter converter{file, has_lines, &result};
+  if (const std::size_t bad = first_invalid_utf8(text); bad != std::string::npos) {
+    Position at{file, 0, 0};
+    if (has_lines) {
+      const std::size_t line_start = text.rfind('\n', bad == 0 ? 0 : bad - 1);
+      at.line = 1 + static_cast<int>(std::count(text.begin(), text.begin() + bad, '\n'));
+      at.column =
+          static_cast<int>(bad - (line_start == std::string::npos ? 0 : line_start + 1)) + 1;
+    }
+    static const char* kHex = "0123456789ABCDEF";
+    const auto byte = static_cast<unsigned char>(text[bad]);
+    result.diagnostics.push_back({at.file, at.line, at.column,
+                                  std::string("not UTF-8 text (byte 0x") + kHex[byte >> 4] +
+                                      kHex[byte & 15] + "); save the file as UTF-8"});
+    return result;
+  }
   YAML::Node root;
   try {
     root = YAML::Load(text);
+  } catch (const YAML::DeepRecursion& e) {
+    Position at = converter.position(e.mark, YAML::Mark::null_mark());
+    result.diagnostics.push_back(
+        {at.file, at.line, at.column,
+         "nested " + std::to_string(e.depth()) + " or more levels deep; refused"});
+    return result;
   } catch (const YAML::Exception& e) {
     Position at = converter.position(e.mark, YAML::Mark::null_mark());
     result.diagnostics.push_back({at.file, at.line, at.column, e.msg});
@@ -150,6 +242,12 @@ YamlJson yaml_to_json(const std::string& text, const std::string& file,
   } catch (const YAML::Exception& e) {
     Position p = converter.position(e.mark, YAML::Mark::null_mark());
     result.diagnostics.push_back({p.file, p.line, p.column, e.msg});
+    return result;
+  } catch (const TooLarge& e) {
+    Position p = converter.position(e.mark, root.Mark());
+    result.diagnostics.push_back({p.file, p.line, p.column, e.message});
+    result.value = nullptr;
+    result.origins.clear();
     return result;
   }
   result.parsed = true;
