@@ -12,6 +12,7 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/model_choice.h"
+#include "engine/util/atomic_file.h"
 #include "engine/weights/state_dict.h"
 #include "tlr/error.h"
 
@@ -98,15 +99,7 @@ int export_command(const std::vector<std::string>& args) {
                             {"model", run.model},
                             {"database", chosen->store.path()},
                             {"weights_sha256", run.weights_sha256}};
-    const std::string temporary = sidecar.string() + ".tmp";
-    {
-      std::ofstream file(temporary, std::ios::trunc);
-      file << doc.dump(2) << "\n";
-      file.flush();
-      if (!file) throw Error(sidecar.string() + ": error: cannot write");
-    }
-    fs::rename(temporary, sidecar, ec);
-    if (ec) throw Error(sidecar.string() + ": error: cannot write: " + ec.message());
+    write_file_atomically(sidecar.string(), doc.dump(2) + "\n", "the model description");
     std::cout << "exported run " << run.run_id << " (" << run.experiment << " / " << run.model
               << "): " << out.string() << " (" << tensors.size() << " tensors), "
               << sidecar.string() << "\n";

@@ -11,6 +11,7 @@
 
 #include "core/report/model_rows.h"
 #include "core/report/report.h"
+#include "engine/util/atomic_file.h"
 #include "tlr/error.h"
 
 namespace tlr {
@@ -471,13 +472,7 @@ std::string write_html_report(const Store& store, const std::string& experiment,
   html << "</body></html>\n";
 
   std::filesystem::create_directories(std::filesystem::path(path).parent_path());
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp);
-    out << html.str();
-    if (!out) throw Error(path + ": error: cannot write the report");
-  }
-  std::filesystem::rename(tmp, path);
+  write_file_atomically(path, html.str(), "the report");
   return path;
 }
 

@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "engine/util/atomic_file.h"
 #include "engine/util/sha256.h"
 #include "tlr/error.h"
 
@@ -51,14 +52,6 @@ bool holds_digest(const torch::Tensor& t, const std::string& digest) {
          std::equal(digest.begin(), digest.end(), t.data_ptr<std::uint8_t>());
 }
 
-// A name no other writer uses at the same time: process, thread and a per-process count.
-std::string temporary_name(const std::string& path) {
-  static std::atomic<unsigned long long> count{0};
-  return path + ".tmp." + std::to_string(::getpid()) + "." +
-         std::to_string(std::hash<std::thread::id>()(std::this_thread::get_id())) + "." +
-         std::to_string(count++);
-}
-
 }  // namespace
 
 std::string FeatureCache::path_for(const std::string& key) const {
@@ -95,16 +88,25 @@ FeatureSet FeatureCache::get(const std::string& key,
   }
   set.from_cache = false;
   set.cache_problem = problem;
-  const std::string tmp = temporary_name(path);
   try {
     fs::create_directories(dir_);
-    std::vector<torch::Tensor> tensors{set.features, set.labels,
-                                       digest_tensor(digest_of(set.features, set.labels))};
-    torch::save(tensors, tmp);
-    fs::rename(tmp, path);
-  } catch (const std::exception&) {
-    fs::remove(tmp, ec);
-    set.cache_problem = path + ": warning: cannot write the feature cache file";
+    // torch::save's own layout (keys "0", "1", "2"), which torch::load reads, through a sink
+    // that never throws into libtorch's zip writer (engine/util/atomic_file.h).
+    AtomicFile file(path, "the feature cache file");
+    torch::serialize::OutputArchive archive(std::make_shared<torch::jit::CompilationUnit>());
+    const torch::Tensor tensors[] = {set.features, set.labels,
+                                     digest_tensor(digest_of(set.features, set.labels))};
+    for (std::size_t i = 0; i < 3; ++i) archive.write(std::to_string(i), tensors[i]);
+    archive.save_to(
+        [&file](const void* data, std::size_t n) -> std::size_t { return file.write(data, n); });
+    file.commit();
+  } catch (const std::exception& e) {
+    std::string reason = e.what();
+    reason = reason.substr(0, reason.find('\n'));
+    const std::string prefix = path + ": error: cannot write the feature cache file: ";
+    if (reason.rfind(prefix, 0) == 0) reason = reason.substr(prefix.size());
+    set.cache_problem = path + ": warning: cannot write the feature cache file (" + reason +
+                        "); the run goes on without it";
   }
   return set;
 }

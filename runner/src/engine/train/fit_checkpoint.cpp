@@ -275,15 +275,26 @@ void save_fit_checkpoint(const std::string& path, const FitState& state,
       throw file_error(path, "cannot write checkpoint: " + os_error());
     }
     std::uint64_t payload = 0;
+    // The callback must not throw: libtorch's zip writer would call it again from its
+    // destructor while unwinding, and abort the process (a full disk). The first failure is
+    // kept and reported once the archive is done.
+    std::string write_problem;
     try {
       archive.save_to([&](const void* data, std::size_t n) -> std::size_t {
-        write_all(path, f.fd, data, n);
+        if (write_problem.empty()) {
+          try {
+            write_all(path, f.fd, data, n);
+          } catch (const Error& e) {
+            write_problem = e.what();
+          }
+        }
         payload += n;
         return n;
       });
     } catch (const c10::Error& e) {
       throw file_error(path, "cannot write checkpoint: " + first_line(e));
     }
+    if (!write_problem.empty()) throw Error(write_problem);
     const std::string header = header_line(state.summary, payload);
     if (::pwrite(f.fd, header.data(), header.size(), 0) != static_cast<ssize_t>(header.size()) ||
         ::fsync(f.fd) != 0) {

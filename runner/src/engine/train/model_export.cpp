@@ -8,6 +8,7 @@
 
 #include "engine/train/module_layout.h"
 #include "engine/train/parameters.h"
+#include "engine/util/atomic_file.h"
 #include "engine/weights/state_dict.h"
 #include "tlr/error.h"
 
@@ -48,21 +49,7 @@ json component(const json& config, const char* slot) {
 }
 
 void write_text(const std::string& path, const std::string& text) {
-  namespace fs = std::filesystem;
-  const std::string temporary = path + ".tmp";
-  {
-    std::ofstream file(temporary, std::ios::binary | std::ios::trunc);
-    file << text;
-    file.flush();
-    if (!file) {
-      std::error_code ec;
-      fs::remove(temporary, ec);
-      throw Error(path + ": error: cannot write the model description");
-    }
-  }
-  std::error_code ec;
-  fs::rename(temporary, path, ec);
-  if (ec) throw Error(path + ": error: cannot write the model description: " + ec.message());
+  write_file_atomically(path, text, "the model description");
 }
 
 }  // namespace

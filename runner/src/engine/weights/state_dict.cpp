@@ -14,6 +14,7 @@
 #include <set>
 #include <sstream>
 
+#include "engine/util/atomic_file.h"
 #include "engine/util/sha256.h"
 #include "engine/weights/pickle.h"
 #include "tlr/error.h"
@@ -368,9 +369,13 @@ void save_state_dict(const std::string& path, const NamedTensors& tensors) {
     contiguous.emplace_back(name, tensor.detach().to(torch::kCPU).contiguous());
   }
   const std::string pickle = StateDictPickler().pickle(contiguous);
-  const std::string temporary = path + ".partial";
+  // PyTorchStreamWriter finishes the archive in its destructor: a writer callback that threw
+  // would be called again while unwinding and abort the process (a full disk). AtomicFile's
+  // never throws; commit() reports the first failure.
+  AtomicFile file(path, "weight file");
   try {
-    caffe2::serialize::PyTorchStreamWriter writer(temporary);
+    caffe2::serialize::PyTorchStreamWriter writer(
+        [&file](const void* data, std::size_t n) -> std::size_t { return file.write(data, n); });
     writer.writeRecord("data.pkl", pickle.data(), pickle.size());
     for (std::size_t i = 0; i < contiguous.size(); ++i) {
       const torch::Tensor& t = contiguous[i].second;
@@ -378,14 +383,9 @@ void save_state_dict(const std::string& path, const NamedTensors& tensors) {
     }
     writer.writeEndOfFile();
   } catch (const c10::Error& e) {
-    std::remove(temporary.c_str());
     throw Error(path + ": error: cannot write weight file: " + e.what_without_backtrace());
   }
-  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
-    const std::string reason = std::strerror(errno);
-    std::remove(temporary.c_str());
-    throw Error(path + ": error: cannot write weight file: " + reason);
-  }
+  file.commit();
 }
 
 void save_state_dict(const std::string& path, const torch::nn::Module& module) {
