@@ -4,6 +4,8 @@
 // `runner status` says where each cell stands.
 #include <gtest/gtest.h>
 #include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <csignal>
 #include <filesystem>
@@ -382,6 +384,37 @@ TEST(Skip, ResultsWithoutDbKeepsTheDatabaseInTheResultsFolder) {
                                  tmp.path());
   EXPECT_EQ(predict.exit_code, 0) << describe(predict);
   EXPECT_FALSE(fs::exists(tmp / "results")) << "wrote ./results";
+}
+
+// A runner killed while writing leaves "<file>.tmp.<host>-<pid>.<n>"; the next run on the host
+// removes those of dead processes, and keeps a live process's and another host's.
+TEST(Skip, TemporaryFilesOfKilledRunnersAreRemovedAtStart) {
+  TempDir tmp;
+  const fs::path file = write_small_experiment(tmp, "  - {name: a, strategy: {plugin: scratch}}\n");
+  char host[256] = {};
+  ASSERT_EQ(::gethostname(host, sizeof host - 1), 0);
+  std::string own = host;
+  for (char& c : own) {
+    if (c == '/' || c == '-') c = '_';
+  }
+  const pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  ASSERT_GT(child, 0);
+  ASSERT_EQ(::waitpid(child, nullptr, 0), child);  // its pid now names a dead process
+  const fs::path images = tmp / "results" / "cache" / "images";
+  fs::create_directories(images);
+  const fs::path dead = images / ("x.bin.tmp." + own + "-" + std::to_string(child) + ".0");
+  const fs::path live = images / ("y.bin.tmp." + own + "-" + std::to_string(::getpid()) + ".0");
+  const fs::path elsewhere = images / ("z.bin.tmp.otherhost-" + std::to_string(child) + ".0");
+  for (const fs::path& p : {dead, live, elsewhere}) write_text(p, "half");
+  std::vector<std::string> args = small_args(file, tmp);
+  const Outcome run = runner(args, tmp.path());
+  ASSERT_EQ(run.exit_code, 0) << describe(run);
+  EXPECT_FALSE(fs::exists(dead));
+  EXPECT_TRUE(fs::exists(live));
+  EXPECT_TRUE(fs::exists(elsewhere));
+  EXPECT_NE(run.err.find("runner: removed 1 temporary file left in "), std::string::npos)
+      << run.err;
 }
 
 TEST(Skip, RerunTrainsNothingAndANewModelTrainsAlone) {

@@ -25,6 +25,7 @@
 #include "core/run/stop_signal.h"
 #include "core/stats/store_statistics.h"
 #include "core/store/store.h"
+#include "engine/util/temporary_files.h"
 #include "tlr/error.h"
 #include "tlr/names.h"
 
@@ -214,6 +215,12 @@ int run_command(const std::vector<std::string>& args) {
     const ExperimentOutcome outcome = run_experiment(checked.plan, registry, run, *store);
     if (outcome.interrupted) return exit_status_for_stop();
     return outcome.failed > 0 ? kExitRunFailed : kExitOk;
+  }
+
+  // What runners killed on this host left half-written (engine/util/temporary_files.h).
+  if (const std::size_t stale = remove_stale_temporaries(run.results_dir); stale > 0 && !quiet) {
+    std::cerr << "runner: removed " << stale << " temporary file" << (stale == 1 ? "" : "s")
+              << " left in " << run.results_dir << " by runners that were killed\n";
   }
 
   std::vector<std::int64_t> run_ids;

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "engine/util/sha256.h"
+#include "engine/util/temporary_files.h"
 #include "tlr/error.h"
 
 namespace tlr {
@@ -413,11 +414,9 @@ void SplitImages::write_file(const std::string& path) {
                                  checksum(pixels_.data(), pixels_.size())};
 
   // A unique temporary name in the same folder, renamed into place when complete: a crash leaves
-  // at worst a stray .tmp file, never a half-written cache file under the real name.
-  const auto stamp = std::chrono::steady_clock::now().time_since_epoch().count();
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid()) + "." +
-                          std::to_string(std::hash<std::thread::id>()(std::this_thread::get_id())) +
-                          "." + std::to_string(stamp);
+  // at worst a stray temporary file (removed by the next run), never a half-written cache file
+  // under the real name.
+  const std::string tmp = temporary_name(path);
   std::error_code ec;
   fs::create_directories(fs::path(path).parent_path(), ec);
   {

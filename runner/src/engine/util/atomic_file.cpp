@@ -3,28 +3,18 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <utility>
 
+#include "engine/util/temporary_files.h"
 #include "tlr/error.h"
 
 namespace tlr {
 
-namespace {
-
-// Unique among this process's writers (a count) and among processes (the pid).
-std::string temporary_for(const std::string& path) {
-  static std::atomic<unsigned long long> count{0};
-  return path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(count++);
-}
-
-}  // namespace
-
 AtomicFile::AtomicFile(std::string path, std::string what)
-    : path_(std::move(path)), what_(std::move(what)), temporary_(temporary_for(path_)) {
+    : path_(std::move(path)), what_(std::move(what)), temporary_(temporary_name(path_)) {
   fd_ = ::open(temporary_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd_ < 0) {
     throw Error(path_ + ": error: cannot write " + what_ + ": " + temporary_ + ": " +

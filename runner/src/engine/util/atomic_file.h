@@ -1,7 +1,8 @@
 // A file written whole or not at all, for the files other processes or later runs read (feature
-// caches, weight files): bytes go to "<path>.tmp.<pid>.<n>", which commit() flushes to disk
-// (fsync) and renames over <path>; anything else (an error, an exception, a kill) leaves <path>
-// as it was and no temporary file behind, except after a kill (the pid in the name says whose).
+// caches, weight files): bytes go to a temporary file next to it (engine/util/temporary_files.h),
+// which commit() flushes to disk (fsync) and renames over <path>; anything else (an error, an
+// exception, a kill) leaves <path> as it was and no temporary file behind, except after a kill (the
+// next run removes it).
 //
 // write() never fails towards its caller: it remembers the first error (a full disk, an I/O
 // error) and drops the bytes after it; commit() reports it. That is what libtorch's stream
