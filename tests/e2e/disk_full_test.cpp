@@ -11,7 +11,6 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -52,15 +51,6 @@ class SmallDisk {
   bool mounted_ = false;
   std::string problem_;
 };
-
-std::string file_sha256(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream bytes;
-  bytes << in.rdbuf();
-  tlr::Sha256 hash;
-  hash.update(bytes.str());
-  return hash.hex_digest();
-}
 
 TEST(DiskFull, EverySizeFailsCleanlyWithoutACrashOrATemporaryFile) {
   if (::geteuid() != 0) GTEST_SKIP() << "mounting a small tmpfs needs root";
@@ -113,7 +103,7 @@ TEST(DiskFull, EverySizeFailsCleanlyWithoutACrashOrATemporaryFile) {
     while (rows >> path >> sha) {
       const fs::path at = fs::path(path).is_absolute() ? fs::path(path) : tmp / path;
       ASSERT_TRUE(fs::exists(at)) << path;
-      EXPECT_EQ(file_sha256(at), sha) << path;
+      EXPECT_EQ(tlr::sha256_file(at.string()), sha) << path;
     }
   }
   // The sizes span "nothing fits" to "everything fits".

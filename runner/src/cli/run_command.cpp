@@ -217,8 +217,11 @@ int run_command(const std::vector<std::string>& args) {
     return outcome.failed > 0 ? kExitRunFailed : kExitOk;
   }
 
-  // What runners killed on this host left half-written (engine/util/temporary_files.h).
-  if (const std::size_t stale = remove_stale_temporaries(run.results_dir); stale > 0 && !quiet) {
+  // What runners killed on this host left half-written (engine/util/temporary_files.h). Not in
+  // a Slurm task: a thousand tasks would each walk the shared folder; the next local run or
+  // rerun cleans it.
+  if (const std::size_t stale = run.task_shard ? 0 : remove_stale_temporaries(run.results_dir);
+      stale > 0 && !quiet) {
     std::cerr << "runner: removed " << stale << " temporary file" << (stale == 1 ? "" : "s")
               << " left in " << run.results_dir << " by runners that were killed\n";
   }
