@@ -212,12 +212,65 @@ TEST(RunContract, ANonDatabaseDbIsBadInputInOneLine) {
   TempDir tmp;
   const fs::path file = tmp.path() / "contract.yaml";
   write_text(file, kTwoStages);
+  fs::create_directories(tmp.path() / "no_such_folder");  // the data folder must exist to run
   const fs::path db = tmp.path() / "not_a.db";
   write_text(db, "this is a text file, not SQLite, and long enough to have a header........\n");
   const Outcome o = runner({"run", file.string(), "--db", db.string(), "--results",
                             (tmp.path() / "results").string(), "--quiet"},
                            tmp.path());
   expect_refused(o, db.string() + ": error: cannot open results database: file is not a database");
+}
+
+// validate does not look for data (the file may be meant for another machine); run does, before
+// anything is recorded: one located line per missing path, exit 2, no database written.
+TEST(RunContract, AMissingDataFolderOrWeightFileIsRefusedAtItsValueBeforeAnythingRuns) {
+  TempDir tmp;
+  const fs::path file = tmp.path() / "contract.yaml";
+  write_text(file, replaced(kTwoStages, "  - name: tuned\n",
+                            "  - name: imagenet\n"
+                            "    strategy: {plugin: scratch}\n"
+                            "    backbone: {weights: weights/vgg16-397923af.pth}\n"
+                            "  - name: tuned\n"));
+  const fs::path db = tmp.path() / "results.db";
+  const Outcome o = runner(
+      {"run", file.string(), "--db", db.string(), "--results", (tmp.path() / "results").string()},
+      tmp.path());
+  EXPECT_EQ(o.exit_code, 2) << describe(o);
+  EXPECT_EQ(o.err, file.string() + ":5:52: error: no such folder '" +
+                       (tmp.path() / "no_such_folder").string() + "' (data.dataset.params.root)\n" +
+                       file.string() + ":17:25: error: no such file '" +
+                       (tmp.path() / "weights/vgg16-397923af.pth").string() +
+                       "' (backbone.weights)\n")
+      << describe(o);
+  EXPECT_FALSE(fs::exists(db));
+  // A file where a folder belongs.
+  write_text(tmp.path() / "no_such_folder", "not a folder\n");
+  fs::create_directories(tmp.path() / "weights" / "vgg16-397923af.pth");
+  const Outcome swapped = runner(
+      {"run", file.string(), "--db", db.string(), "--results", (tmp.path() / "results").string()},
+      tmp.path());
+  EXPECT_EQ(swapped.exit_code, 2) << describe(swapped);
+  EXPECT_NE(swapped.err.find("' is not a folder (data.dataset.params.root)"), std::string::npos)
+      << describe(swapped);
+  EXPECT_NE(swapped.err.find("vgg16-397923af.pth' is a folder (backbone.weights)"),
+            std::string::npos)
+      << describe(swapped);
+}
+
+// A --db that names a folder says so (SQLite's own words are "unable to open database file").
+TEST(RunContract, ADbThatIsAFolderIsBadInputSayingSo) {
+  TempDir tmp;
+  const fs::path file = tmp.path() / "contract.yaml";
+  write_text(file, kTwoStages);
+  fs::create_directories(tmp.path() / "no_such_folder");
+  const fs::path db = tmp.path() / "folder.db";
+  fs::create_directories(db);
+  const Outcome o = runner({"run", file.string(), "--db", db.string(), "--results",
+                            (tmp.path() / "results").string(), "--quiet"},
+                           tmp.path());
+  expect_refused(o, db.string() +
+                        ": error: cannot open results database: it is a folder; give --db a file "
+                        "(--results DIR alone keeps it in DIR/results.db)");
 }
 
 TEST(RunContract, AnExplicitPluginPathWinsAndSaysWhatItShadows) {

@@ -133,13 +133,44 @@ TEST_F(KilledRunner, WithTheDefaultIntervalTheRerunRedoesTheFitToTheSameNumbers)
   expect_same_numbers(*reference_, numbers_of(db, "five_models"));
 }
 
+// Killed after a cell's model is evaluated and saved but before its completion is recorded: the
+// run has its epochs and nothing else (no test metrics a report could show, no confusion, no
+// predictions, no artifact rows), because complete_run() writes them with the status.
+TEST_F(KilledRunner, AKilledRunHasNoResultsRecorded) {
+  TempDir tmp;
+  write_fashion_mnist(tmp);
+  const fs::path db = tmp / "results.db";
+  {
+    BackgroundRunner killed(resumable_five_models(tmp), tmp.path(), {"TLR_FAULT=run_completing:2"},
+                            "killed");
+    ASSERT_EQ(killed.wait(), -SIGKILL) << killed.output();
+  }
+  const std::string run = query(db, "SELECT id FROM runs WHERE status = 'running'");
+  ASSERT_FALSE(run.empty());
+  EXPECT_NE(query(db, "SELECT count(*) FROM epochs WHERE run_id = " + run), "0");
+  for (const char* table : {"metrics", "confusion", "predictions", "artifacts"}) {
+    EXPECT_EQ(query(db, std::string("SELECT count(*) FROM ") + table + " WHERE run_id = " + run),
+              "0")
+        << table;
+  }
+  EXPECT_EQ(
+      query(db, "SELECT ifnull(test_accuracy, 'none') FROM run_summary WHERE run_id = " + run),
+      "none");
+  // The completed run before it has all of it.
+  EXPECT_NE(query(db,
+                  "SELECT count(*) FROM metrics WHERE split = 'test' AND run_id = "
+                  "(SELECT min(id) FROM runs)"),
+            "0");
+}
+
 INSTANTIATE_TEST_SUITE_P(
     AtSeveralPoints, KilledRunner,
     ::testing::Values(KillPoint{"train_batch:11", "mid-epoch, between two training batches"},
                       KillPoint{"epoch_recorded:4", "an epoch row recorded, its checkpoint not"},
                       KillPoint{"checkpoint_saved:9", "just after a checkpoint"},
                       KillPoint{"evaluation_batch:2", "during a test evaluation"},
-                      KillPoint{"epoch_recorded:14", "in a transfer model, after the source"}),
+                      KillPoint{"epoch_recorded:14", "in a transfer model, after the source"},
+                      KillPoint{"run_completing:2", "a model saved, its completion not recorded"}),
     [](const ::testing::TestParamInfo<KillPoint>& info) {
       std::string name = info.param.fault;
       for (char& c : name) {

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "engine/weights/file_name_hash.h"
 #include "engine/weights/state_dict.h"
 #include "support/expect_throw.h"
 #include "tlr/error.h"
@@ -226,6 +227,65 @@ TEST_F(Weights, ConvertsToTheModelsDtype) {
   load_state_dict(*net, path("double.pth"));
   EXPECT_EQ(net->classifier->weight.scalar_type(), torch::kFloat);
   EXPECT_TRUE(torch::allclose(net->classifier->weight, source->classifier->weight));
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), {});
+}
+
+// libtorch's zip reader does not check CRCs: a flipped byte inside a tensor used to load as a
+// different weight. Every record read is checked against the central directory's CRC-32.
+TEST_F(Weights, AFlippedByteInATensorFailsItsZipCrc) {
+  const float marker = 1234.5f;
+  save_state_dict(path("w.pth"),
+                  NamedTensors{{"a", torch::ones({4})}, {"b", torch::full({64}, marker)}});
+  std::string bytes = read_file(path("w.pth"));
+  const std::string pattern(reinterpret_cast<const char*>(&marker), sizeof marker);
+  const auto at = bytes.find(pattern);
+  ASSERT_NE(at, std::string::npos);
+  ASSERT_NO_THROW(read_state_dict(path("w.pth")));
+  bytes[at + 40] = static_cast<char>(bytes[at + 40] ^ 0x10);
+  write_file(path("flipped.pth"), bytes);
+  EXPECT_THROW_THAT(read_state_dict(path("flipped.pth")), Error,
+                    ::testing::MatchesRegex(
+                        ".*flipped.pth: error: record 'data/1' is corrupt \\(CRC-32 [0-9a-f]{8}, "
+                        "the archive records [0-9a-f]{8}\\); get the file again"));
+  // The pickle record is checked too.
+  bytes = read_file(path("w.pth"));
+  const auto key = bytes.find("torch");  // a global of data.pkl, the archive's first record
+  ASSERT_NE(key, std::string::npos);
+  bytes[key] = 'T';
+  write_file(path("pickle.pth"), bytes);
+  EXPECT_THROW_THAT(read_state_dict(path("pickle.pth")), Error,
+                    ::testing::HasSubstr("record 'data.pkl' is corrupt"));
+}
+
+TEST_F(Weights, TorchvisionStyleNamesClaimASha256Prefix) {
+  EXPECT_EQ(claimed_sha256_prefix("/w/vgg16-397923af.pth"), "397923af");
+  EXPECT_EQ(claimed_sha256_prefix("resnet50-0676ba61.pth"), "0676ba61");
+  EXPECT_EQ(claimed_sha256_prefix("alexnet-owt-7be5be79.pth"), "7be5be79");
+  EXPECT_EQ(claimed_sha256_prefix("weights-20240101.pth"), "") << "a date is not a digest";
+  EXPECT_EQ(claimed_sha256_prefix("resnet-18.pth"), "");
+  EXPECT_EQ(claimed_sha256_prefix("vgg16.pth"), "");
+  EXPECT_EQ(claimed_sha256_prefix("vgg16-397923AF.pth"), "") << "torchvision's are lower case";
+}
+
+TEST_F(Weights, AFileWhoseSha256IsNotTheOneItsNameClaimsIsRefusedNamingBoth) {
+  save_state_dict(path("w.pth"), NamedTensors{{"a", torch::ones({4})}});
+  const std::string digest = sha256_of_file(path("w.pth"));
+  EXPECT_NO_THROW(check_claimed_sha256(path("net.pth"), digest)) << "no claim, nothing to check";
+  // The shortest prefix of 8 or more digits that holds a letter (what a claim needs).
+  std::size_t n = 8;
+  while (n < digest.size() && digest.substr(0, n).find_first_of("abcdef") == std::string::npos) ++n;
+  const std::string right = path("net-" + digest.substr(0, n) + ".pth");
+  ASSERT_FALSE(claimed_sha256_prefix(right).empty());
+  EXPECT_NO_THROW(check_claimed_sha256(right, digest));
+  const std::string wrong = path("vgg16-397923af.pth");
+  EXPECT_THROW_MSG(check_claimed_sha256(wrong, digest), Error,
+                   wrong + ": error: its sha256 is " + digest +
+                       ", but its name says it starts with 397923af: the file is damaged or not "
+                       "the one published under that name; get it again");
 }
 
 TEST_F(Weights, Sha256OfFile) {

@@ -18,7 +18,7 @@ constexpr const char* kSchema = R"json({
   "additionalProperties": false,
   "required": ["file"],
   "properties": {
-    "file": {"type": "string",
+    "file": {"type": "string", "x-tlr-path": "file",
            "description":
              "torch.jit.save file (relative to the experiment); forward: images → features"}
   }

@@ -27,6 +27,7 @@ constexpr const char* kSchema = R"json({
   "properties": {
     "root": {
       "type": "string",
+      "x-tlr-path": "directory",
       "description": "folder of data_batch_1.bin ... test_batch.bin, or its parent; )json"
                                 R"json(relative to the experiment file"
     },

@@ -27,6 +27,7 @@ constexpr const char* kSchema = R"json({
   "properties": {
     "root": {
       "type": "string",
+      "x-tlr-path": "directory",
       "description": "flat folder of images named <label><separator><rest>.<ext>; )json"
                                 R"json(relative to the experiment file"
     },

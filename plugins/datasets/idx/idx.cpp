@@ -33,6 +33,7 @@ constexpr const char* kSchema = R"json({
   "properties": {
     "root": {
       "type": "string",
+      "x-tlr-path": "directory",
       "default": "/usr/share/datasets/fashion-mnist",
       "description": "folder holding the idx files; relative to the experiment file"
     },

@@ -29,6 +29,7 @@ constexpr const char* kSchema =
   "properties": {
     "root": {
       "type": "string",
+      "x-tlr-path": "directory",
       "description": "folder of class folders, or of train/ val/ (or validation/) test/ )json"
     R"json(folders of class folders; relative to the experiment file"
     },

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "core/config/document.h"
+#include "core/run/input_paths.h"
 #include "core/run/probe.h"
 #include "core/run/results_layout.h"
 
@@ -133,6 +134,16 @@ bool probe_plan(const config::Plan& plan, const Registry& registry, const std::s
   options.models = models;
   options.device = device;
   const std::vector<config::Diagnostic> problems = probe_models(plan, registry, context, options);
+  std::cerr << config::format_diagnostics(problems);
+  return problems.empty();
+}
+
+bool input_paths_exist(const config::Plan& plan, const Registry& registry,
+                       const std::vector<std::size_t>& models) {
+  Context context;
+  context.experiment_dir = std::filesystem::path(plan.file).parent_path().string();
+  const std::vector<config::Diagnostic> problems =
+      missing_input_paths(plan, registry, context, models);
   std::cerr << config::format_diagnostics(problems);
   return problems.empty();
 }

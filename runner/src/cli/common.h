@@ -57,6 +57,11 @@ struct Checked {
 Checked check_file(const std::string& file, const std::vector<std::string>& sets,
                    const std::vector<std::string>& plugin_dirs, Registry& registry, bool quiet);
 
+// Whether every data folder and weight file plan.models[models] (empty: all) reads exists
+// (core/run/input_paths.h); prints a located line for each that does not.
+bool input_paths_exist(const config::Plan& plan, const Registry& registry,
+                       const std::vector<std::size_t>& models);
+
 // The validation probe (core/run/probe.h) over plan.models[models] (empty: all): builds each model
 // and runs its strategy on zero images. Prints its problems; false when there are any.
 bool probe_plan(const config::Plan& plan, const Registry& registry, const std::string& results_dir,

@@ -45,7 +45,8 @@ std::optional<ChosenModel> choose_model(const std::string& command, const po::va
     return std::nullopt;
   }
   try {
-    Store store = Store::open(db);
+    // evaluate records its evaluation; predict and export only read (a read-only copy will do).
+    Store store = command == "evaluate" ? Store::open(db) : Store::open_for_reading(db);
     if (!choice.run_id && choice.experiment.empty()) {
       const auto latest = store.latest_experiment();
       if (!latest) {

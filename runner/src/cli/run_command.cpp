@@ -195,6 +195,7 @@ int run_command(const std::vector<std::string>& args) {
   if (!worker && !probe_plan(checked.plan, registry, run.results_dir, chosen, device)) {
     return kExitBadInput;
   }
+  if (!worker && !input_paths_exist(checked.plan, registry, chosen)) return kExitBadInput;
   if (!worker && !quiet) warn_if_emulated_bf16(checked.plan, chosen, device);
   run.db_path = db_option(vm);
   run.quiet = quiet;

@@ -89,7 +89,7 @@ int status_command(const std::vector<std::string>& args) {
   run.results_dir = vm["results"].as<std::string>();
   std::optional<Store> store;
   try {
-    store.emplace(Store::open(db_option(vm)));
+    store.emplace(Store::open_for_reading(db_option(vm)));
   } catch (const Error& e) {
     std::cerr << e.what() << "\n";
     return kExitBadInput;

@@ -14,7 +14,7 @@ std::string render_report(const ReportOptions& options) {
   if (!std::filesystem::exists(options.db_path)) {
     throw Error(options.db_path + ": error: no results database; run an experiment first");
   }
-  Store store = Store::open(options.db_path);
+  Store store = Store::open_for_reading(options.db_path);
   std::string experiment = options.experiment;
   if (experiment.empty()) {
     auto latest = store.latest_experiment();

@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include <iostream>
 #include <sstream>
 
 #include "engine/util/sha256.h"
@@ -67,6 +68,8 @@ std::shared_ptr<const SplitImages> DataSource::images(const PreparedData& data, 
     options.fit = fit;
     slot = SplitImages::load(*data.dataset, indices, input.channels, input.height, input.width,
                              options);
+    // A damaged cache file was rebuilt, or the new one could not be written: one line, once.
+    if (!slot->cache_problem().empty()) std::cerr << slot->cache_problem() << "\n";
   }
   return slot;
 }

@@ -18,6 +18,8 @@
 #include "core/run/stop_signal.h"
 #include "core/store/store.h"
 #include "engine/util/cpu_allocator.h"
+#include "engine/util/fault_point.h"
+#include "engine/util/sha256.h"
 #include "tlr/error.h"
 
 namespace tlr {
@@ -62,6 +64,36 @@ std::vector<std::int64_t> ExperimentOutcome::run_ids() const {
   }
   return ids;
 }
+
+namespace {
+
+// Published weights a completed run left are reused only when they are the bytes it recorded
+// (the sha256 of its published_weights artifact row): a truncated or altered file makes the
+// publisher run again, with one warning line, instead of failing every later run or silently
+// changing the models that load it. Reads the whole file (the weights of a backbone: well under
+// a second). Returns "" when it is intact, or when the run recorded no digest for it.
+std::string published_problem(const std::vector<Artifact>& recorded, const std::string& path) {
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return "its published weights are gone (" + path + ")";
+  for (const Artifact& a : recorded) {
+    if (a.kind != "published_weights" || fs::path(a.path).filename() != fs::path(path).filename()) {
+      continue;
+    }
+    std::string actual;
+    try {
+      actual = sha256_file(path);
+    } catch (const std::exception& e) {
+      return "its published weights cannot be read (" + first_line(e.what()) + ")";
+    }
+    if (actual == a.sha256) return "";
+    return "its published weights " + path + " are not the file it recorded (sha256 " +
+           actual.substr(0, 12) + ", recorded " + a.sha256.substr(0, 12) +
+           "): truncated or altered";
+  }
+  return "";
+}
+
+}  // namespace
 
 ExperimentOutcome run_experiment(const config::Plan& plan, const Registry& registry,
                                  const RunOptions& options, Store& store) {
@@ -125,8 +157,20 @@ ExperimentOutcome run_experiment(const config::Plan& plan, const Registry& regis
       try {
         const std::string by = identities.of(model.publisher).hash;
         const std::string path = services.layout.published_weights(by);
-        if ((store.completed_run(by) || elsewhere.completed_run(by)) && fs::exists(path)) {
-          services.published[model.loads] = path;
+        std::optional<std::vector<Artifact>> recorded;
+        if (auto run = store.completed_run(by)) {
+          recorded = store.artifacts(*run);
+        } else if (auto found = elsewhere.completed_run(by)) {
+          recorded = elsewhere.artifacts(*found);
+        }
+        if (recorded) {
+          const std::string problem = published_problem(*recorded, path);
+          if (problem.empty()) {
+            services.published[model.loads] = path;
+          } else {
+            std::cerr << "warning: " << model.name << ": the model publishing '" << model.loads
+                      << "' completed, but " << problem << "\n";
+          }
         }
       } catch (const std::exception&) {
         // The publisher's own identity failed; this cell fails when it loads the weights.
@@ -137,7 +181,9 @@ ExperimentOutcome run_experiment(const config::Plan& plan, const Registry& regis
       if (auto done = store.completed_run(identity)) {
         const std::string published =
             model.publishes.empty() ? "" : services.layout.published_weights(identity);
-        if (published.empty() || fs::exists(published)) {
+        const std::string problem =
+            published.empty() ? "" : published_problem(store.artifacts(*done), published);
+        if (problem.empty()) {
           if (!published.empty()) services.published[model.publishes] = published;
           store.link_run(outcome.experiment_id, *done, "skipped");
           cell.run_id = *done;
@@ -151,12 +197,14 @@ ExperimentOutcome run_experiment(const config::Plan& plan, const Registry& regis
           }
           continue;
         }
-        std::cerr << counter << model.name << ": completed as run " << *done << " (" << short_id
-                  << ") but its published weights are gone (" << published << "); running again\n";
+        std::cerr << "warning: " << counter << model.name << ": completed as run " << *done << " ("
+                  << short_id << ") but " << problem << "; running it again\n";
       } else if (auto found = elsewhere.completed_run(identity)) {
         const std::string published =
             model.publishes.empty() ? "" : services.layout.published_weights(identity);
-        if (published.empty() || fs::exists(published)) {
+        const std::string problem =
+            published.empty() ? "" : published_problem(elsewhere.artifacts(*found), published);
+        if (problem.empty()) {
           if (!published.empty()) services.published[model.publishes] = published;
           cell.how = "skipped";
           cell.status = "completed";
@@ -168,6 +216,9 @@ ExperimentOutcome run_experiment(const config::Plan& plan, const Registry& regis
           }
           continue;
         }
+        std::cerr << "warning: " << counter << model.name << ": completed as run " << found->run_id
+                  << " of " << found->db << " (" << short_id << ") but " << problem
+                  << "; running it again\n";
       }
     }
 
@@ -254,7 +305,8 @@ ExperimentOutcome run_experiment(const config::Plan& plan, const Registry& regis
       RunCell run_cell(services, model, identity, run_id, seed, data);
       in_phase("strategy '" + strategy + "'", "its run", [&] { plugin->run(run_cell); });
       run_cell.publish_if_asked();
-      store.finish_run(run_id, RunStatus::kCompleted, "");
+      fault_point("run_completing");
+      store.complete_run(run_id, run_cell.results());
       // The kept model and the store hold the result; the checkpoints were only for getting there.
       if (!checkpoints.empty()) fs::remove_all(checkpoints);
       cell.status = "completed";

@@ -71,4 +71,12 @@ RunSummary ResultSources::summary(const Found& found) {
   throw Error(found.db + ": error: not among the databases looked up");
 }
 
+std::vector<Artifact> ResultSources::artifacts(const Found& found) {
+  open_all();
+  for (const Store& store : stores_) {
+    if (store.path() == found.db) return store.artifacts(found.run_id);
+  }
+  throw Error(found.db + ": error: not among the databases looked up");
+}
+
 }  // namespace tlr

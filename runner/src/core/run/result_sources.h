@@ -37,6 +37,8 @@ class ResultSources {
   std::optional<std::pair<std::string, CellState>> cell_state(const std::string& identity);
   // The run_summary row of a run that completed_run() or cell_state() found.
   RunSummary summary(const Found& found);
+  // The artifact rows of a run that completed_run() found.
+  std::vector<Artifact> artifacts(const Found& found);
   // The database files the paths name, in order (existing ones only).
   const std::vector<std::string>& files();
 

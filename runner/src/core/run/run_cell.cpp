@@ -18,6 +18,7 @@
 #include "engine/train/trainer.h"
 #include "engine/util/fault_point.h"
 #include "engine/util/sha256.h"
+#include "engine/weights/file_name_hash.h"
 #include "engine/weights/state_dict.h"
 #include "tlr/error.h"
 
@@ -221,10 +222,9 @@ FitResult RunCell::fit(Classifier& model, const std::vector<ParamGroup>& groups,
   });
   record_predictions(Split::val, on_val);
   const std::string phase = overrides.phase.empty() ? "" : overrides.phase + "/";
-  services_.store.record_metrics(run_id_, "val",
-                                 {{phase + "best_accuracy", result.best_val_accuracy},
-                                  {phase + "best_epoch", result.best_epoch},
-                                  {phase + "epochs", result.epochs}});
+  add_metrics("val", {{phase + "best_accuracy", result.best_val_accuracy},
+                      {phase + "best_epoch", result.best_epoch},
+                      {phase + "epochs", result.epochs}});
   return result;
 }
 
@@ -249,12 +249,11 @@ void RunCell::evaluate(Classifier& model, Batches& test) {
     values.emplace_back("f1/" + name, e.per_class[c].f1);
     values.emplace_back("support/" + name, double(e.per_class[c].support));
   }
-  services_.store.record_metrics(run_id_, "test", values);
-  services_.store.record_confusion(run_id_, "test", data_.split.classes, e.confusion);
+  add_metrics("test", values);
+  results_.confusion["test"] = ConfusionMatrix{data_.split.classes, e.confusion};
   record_predictions(Split::test, e);
-  services_.store.record_metrics(run_id_, "model",
-                                 {{"trainable_params", double(count_trainable(model))},
-                                  {"total_params", double(count_parameters(model))}});
+  add_metrics("model", {{"trainable_params", double(count_trainable(model))},
+                        {"total_params", double(count_parameters(model))}});
 
   // The model to keep takes images: the classifier itself, or, when the test batches are
   // features of the cell's backbone, that backbone followed by the head.
@@ -285,8 +284,8 @@ void RunCell::evaluate(Classifier& model, Batches& test) {
   const std::string dir =
       services_.layout.run_dir(services_.experiment, model_.name, run_id_, identity_);
   ExportedModel exported = export_model(kept, model.head, dir, description);
-  services_.store.record_artifact(run_id_, "model", exported.weights);
-  services_.store.record_artifact(run_id_, "model_description", exported.description);
+  add_artifact("model", exported.weights);
+  add_artifact("model_description", exported.description);
 }
 
 void RunCell::publish_if_asked() {
@@ -301,7 +300,7 @@ void RunCell::publish_if_asked() {
   save_state_dict(path, *backbone_);
   backbone_->to(device_);
   services_.published[model_.publishes] = path;
-  services_.store.record_artifact(run_id_, "published_weights", path);
+  add_artifact("published_weights", path);
   published_ = true;
   if (!services_.options.quiet) {
     std::cerr << model_.name << ": published weights '" << model_.publishes << "' (" << path
@@ -313,8 +312,8 @@ void RunCell::record_bad_images(Split split) {
   if (!recorded_bad_.insert(split).second) return;
   auto decoded = services_.data.images(data_, split, input_, services_.workers, on_bad_image_);
   const auto& bad = decoded->bad_images();
-  services_.store.record_metrics(
-      run_id_, "data",
+  add_metrics(
+      "data",
       {{std::string("skipped_images/") + split_name(split), static_cast<double>(bad.size())},
        {std::string("samples/") + split_name(split), static_cast<double>(decoded->size())}});
   if (!services_.options.quiet) {
@@ -350,7 +349,17 @@ void RunCell::record_predictions(Split split, const Evaluation& e) {
         e.probabilities.begin() + static_cast<std::ptrdiff_t>(k * classes),
         e.probabilities.begin() + static_cast<std::ptrdiff_t>((k + 1) * classes));
   }
-  services_.store.record_predictions(run_id_, split_name(split), rows);
+  results_.predictions[split_name(split)] = std::move(rows);
+}
+
+void RunCell::add_metrics(const std::string& split,
+                          const std::vector<std::pair<std::string, double>>& values) {
+  for (const auto& [name, value] : values) results_.metrics.push_back(Metric{split, name, value});
+}
+
+void RunCell::add_artifact(const std::string& kind, const std::string& path) {
+  // Hashed now, while the file is what this run wrote; recorded with the run's completion.
+  results_.artifacts.push_back(describe_artifact(kind, path));
 }
 
 const Augmenter* RunCell::augmenter() {
@@ -382,9 +391,10 @@ void RunCell::load_weights(const json& spec) {
     path = services_.context.resolve(w.value("file", std::string()));
     if (w.contains("skip")) skip = w["skip"].get<std::vector<std::string>>();
   }
-  load_state_dict(*backbone_, path, skip);
   weights_id_ = sha256_of_file(path);
-  services_.store.record_artifact(run_id_, "weights", path);
+  check_claimed_sha256(path, weights_id_);
+  load_state_dict(*backbone_, path, skip);
+  add_artifact("weights", path);
 }
 
 }  // namespace tlr

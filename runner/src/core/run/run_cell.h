@@ -1,7 +1,9 @@
 // The Cell a strategy drives during `runner run`: one model of the plan, with the data, trainer,
-// evaluator, feature cache and run store behind it. Every service records what it did with the
-// model's run; a failure inside one is rethrown as one line naming the component and the phase
-// (model_failure.h).
+// evaluator, feature cache and run store behind it. Epochs reach the run store as they end (they
+// are the run's progress); everything else the services produce (metrics, confusion matrices,
+// predictions, artifacts) is kept in results() until the run completes, when
+// Store::complete_run() records it with the status in one transaction. A failure inside a
+// service is rethrown as one line naming the component and the phase (model_failure.h).
 //
 // Lifetime: an ExperimentServices outlives every RunCell made from it; a RunCell lives for one
 // Strategy::run() call. Single-threaded: a runner process drives one cell at a time (`--jobs N`
@@ -81,6 +83,9 @@ class RunCell : public Cell {
   // says `publish: NAME` and makes them available to later models. Throws when the strategy
   // built no backbone.
   void publish_if_asked();
+  // The metrics, confusion matrices, predictions and artifacts of the run so far, for
+  // Store::complete_run() (they reach the database only with the status 'completed').
+  const RunResults& results() const { return results_; }
 
  private:
   const Augmenter* augmenter();
@@ -88,6 +93,9 @@ class RunCell : public Cell {
   void record_bad_images(Split split);
   // Records every sample's prediction of `e` (from tlr::evaluate over the split's batches).
   void record_predictions(Split split, const Evaluation& e);
+  void add_metrics(const std::string& split,
+                   const std::vector<std::pair<std::string, double>>& values);
+  void add_artifact(const std::string& kind, const std::string& path);
   std::string component(const char* slot) const;  // "backbone 'vgg'"
 
   ExperimentServices& services_;
@@ -110,6 +118,7 @@ class RunCell : public Cell {
   bool published_ = false;
   int fits_ = 0;  // Cell::fit calls so far
   std::set<Split> recorded_bad_;
+  RunResults results_;
   // The backbone each Batches of features() came from, so that evaluate() saves a model that
   // takes images (that backbone, then the head) when the test batches are features.
   // (The weak pointer tells a live Batches from a new one at a freed one's address.)

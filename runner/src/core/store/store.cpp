@@ -156,8 +156,14 @@ Store::~Store() = default;
 Store Store::open(const std::string& path) {
   const bool on_disk = path != ":memory:" && path.rfind("file:", 0) != 0;
   if (on_disk) {
-    const auto parent = std::filesystem::path(path).parent_path();
     std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) {
+      // SQLite's own words for it are "unable to open database file".
+      throw Error(path +
+                  ": error: cannot open results database: it is a folder; give --db a file "
+                  "(--results DIR alone keeps it in DIR/results.db)");
+    }
+    const auto parent = std::filesystem::path(path).parent_path();
     if (!parent.empty()) std::filesystem::create_directories(parent, ec);
     if (ec) {
       throw Error(path + ": error: cannot create directory " + parent.string() + ": " +
@@ -173,6 +179,16 @@ Store Store::open(const std::string& path) {
   store.configure_and_migrate();
   store.mark_stale_runs();
   return store;
+}
+
+Store Store::open_for_reading(const std::string& path) {
+  // WAL readers need the -shm file next to the database, which a read-only folder cannot hold.
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return open(path);  // creates it, as before
+  const std::string folder = std::filesystem::path(path).parent_path().string();
+  const bool writable = ::access(path.c_str(), W_OK) == 0 &&
+                        ::access(folder.empty() ? "." : folder.c_str(), W_OK) == 0;
+  return writable ? open(path) : open_immutable(path);
 }
 
 Store Store::open_immutable(const std::string& path) {
@@ -421,70 +437,103 @@ std::vector<std::pair<std::string, double>> Store::evaluation_metrics(
   return rows;
 }
 
+namespace {
+
+// The writes record_confusion(), record_predictions(), record_artifact() and complete_run() share,
+// inside the caller's transaction.
+void check_square(const std::string& db_path, const std::string& what, const ConfusionMatrix& m) {
+  const std::size_t n = m.classes.size();
+  bool square = m.counts.size() == n;
+  for (const auto& row : m.counts) square = square && row.size() == n;
+  if (!square) {
+    throw Error(db_path + ": error: " + what + ": expected a " + std::to_string(n) + "x" +
+                std::to_string(n) + " matrix for " + std::to_string(n) + " classes");
+  }
+}
+
+void replace_confusion(sqlite3* db, const std::string& db_path, const std::string& what,
+                       std::int64_t run_id, const std::string& split, const ConfusionMatrix& m) {
+  const std::size_t n = m.classes.size();
+  Statement clear(db, db_path, "DELETE FROM confusion WHERE run_id = ? AND split = ?", what);
+  clear.bind(1, run_id).bind(2, split);
+  clear.run();
+  Statement insert(db, db_path,
+                   "INSERT INTO confusion (run_id, split, true_label, predicted_label, "
+                   "true_class, predicted_class, count) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                   what);
+  for (std::size_t t = 0; t < n; ++t) {
+    for (std::size_t p = 0; p < n; ++p) {
+      insert.bind(1, run_id).bind(2, split).bind(3, static_cast<std::int64_t>(t));
+      insert.bind(4, static_cast<std::int64_t>(p)).bind(5, m.classes[t]).bind(6, m.classes[p]);
+      insert.bind(7, m.counts[t][p]);
+      insert.run();
+    }
+  }
+}
+
+void replace_predictions(sqlite3* db, const std::string& db_path, const std::string& what,
+                         std::int64_t run_id, const std::string& split,
+                         const std::vector<Prediction>& rows) {
+  Statement clear(db, db_path, "DELETE FROM predictions WHERE run_id = ? AND split = ?", what);
+  clear.bind(1, run_id).bind(2, split);
+  clear.run();
+  Statement insert(db, db_path,
+                   "INSERT INTO predictions (run_id, split, sample, sample_id, true_label, "
+                   "predicted_label, score, probabilities) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                   what);
+  std::string probabilities;
+  for (const Prediction& row : rows) {
+    // %.9g prints a float exactly (9 significant digits round-trip IEEE single precision).
+    probabilities = "[";
+    for (std::size_t c = 0; c < row.probabilities.size(); ++c) {
+      char number[32];
+      std::snprintf(number, sizeof number, "%.9g", static_cast<double>(row.probabilities[c]));
+      probabilities += (c > 0 ? "," : "") + std::string(number);
+    }
+    probabilities += "]";
+    const auto predicted = static_cast<std::size_t>(row.predicted_label);
+    const double score = predicted < row.probabilities.size()
+                             ? static_cast<double>(row.probabilities[predicted])
+                             : std::numeric_limits<double>::quiet_NaN();
+    insert.bind(1, run_id).bind(2, split).bind(3, row.sample).bind(4, row.sample_id);
+    insert.bind(5, row.true_label).bind(6, row.predicted_label).bind(7, score);
+    insert.bind(8, probabilities);
+    insert.run();
+  }
+}
+
+void upsert_artifact(sqlite3* db, const std::string& db_path, const std::string& what,
+                     std::int64_t run_id, const Artifact& a) {
+  Statement upsert(
+      db, db_path,
+      "INSERT INTO artifacts (run_id, kind, path, sha256, bytes) VALUES (?, ?, ?, ?, ?) "
+      "ON CONFLICT (run_id, path) DO UPDATE SET kind = excluded.kind, "
+      "sha256 = excluded.sha256, bytes = excluded.bytes, "
+      "recorded_at = excluded.recorded_at",
+      what);
+  upsert.bind(1, run_id).bind(2, a.kind).bind(3, a.path).bind(4, a.sha256).bind(5, a.bytes);
+  upsert.run();
+}
+
+}  // namespace
+
 void Store::record_confusion(std::int64_t run_id, const std::string& split,
                              const std::vector<std::string>& classes,
                              const std::vector<std::vector<std::int64_t>>& counts) {
   const std::string what =
       "cannot record " + split + " confusion matrix of run " + std::to_string(run_id);
-  const std::size_t n = classes.size();
-  bool square = counts.size() == n;
-  for (const auto& row : counts) square = square && row.size() == n;
-  if (!square) {
-    throw Error(path_ + ": error: " + what + ": expected a " + std::to_string(n) + "x" +
-                std::to_string(n) + " matrix for " + std::to_string(n) + " classes");
-  }
-  write_transaction(db_.get(), path_, what, [&] {
-    Statement clear(db_.get(), path_, "DELETE FROM confusion WHERE run_id = ? AND split = ?", what);
-    clear.bind(1, run_id).bind(2, split);
-    clear.run();
-    Statement insert(db_.get(), path_,
-                     "INSERT INTO confusion (run_id, split, true_label, predicted_label, "
-                     "true_class, predicted_class, count) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                     what);
-    for (std::size_t t = 0; t < n; ++t) {
-      for (std::size_t p = 0; p < n; ++p) {
-        insert.bind(1, run_id).bind(2, split).bind(3, static_cast<std::int64_t>(t));
-        insert.bind(4, static_cast<std::int64_t>(p)).bind(5, classes[t]).bind(6, classes[p]);
-        insert.bind(7, counts[t][p]);
-        insert.run();
-      }
-    }
-  });
+  const ConfusionMatrix matrix{classes, counts};
+  check_square(path_, what, matrix);
+  write_transaction(db_.get(), path_, what,
+                    [&] { replace_confusion(db_.get(), path_, what, run_id, split, matrix); });
 }
 
 void Store::record_predictions(std::int64_t run_id, const std::string& split,
                                const std::vector<Prediction>& rows) {
   const std::string what =
       "cannot record " + split + " predictions of run " + std::to_string(run_id);
-  write_transaction(db_.get(), path_, what, [&] {
-    Statement clear(db_.get(), path_, "DELETE FROM predictions WHERE run_id = ? AND split = ?",
-                    what);
-    clear.bind(1, run_id).bind(2, split);
-    clear.run();
-    Statement insert(db_.get(), path_,
-                     "INSERT INTO predictions (run_id, split, sample, sample_id, true_label, "
-                     "predicted_label, score, probabilities) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                     what);
-    std::string probabilities;
-    for (const Prediction& row : rows) {
-      // %.9g prints a float exactly (9 significant digits round-trip IEEE single precision).
-      probabilities = "[";
-      for (std::size_t c = 0; c < row.probabilities.size(); ++c) {
-        char number[32];
-        std::snprintf(number, sizeof number, "%.9g", static_cast<double>(row.probabilities[c]));
-        probabilities += (c > 0 ? "," : "") + std::string(number);
-      }
-      probabilities += "]";
-      const auto predicted = static_cast<std::size_t>(row.predicted_label);
-      const double score = predicted < row.probabilities.size()
-                               ? static_cast<double>(row.probabilities[predicted])
-                               : std::numeric_limits<double>::quiet_NaN();
-      insert.bind(1, run_id).bind(2, split).bind(3, row.sample).bind(4, row.sample_id);
-      insert.bind(5, row.true_label).bind(6, row.predicted_label).bind(7, score);
-      insert.bind(8, probabilities);
-      insert.run();
-    }
-  });
+  write_transaction(db_.get(), path_, what,
+                    [&] { replace_predictions(db_.get(), path_, what, run_id, split, rows); });
 }
 
 void Store::set_compare_to(std::int64_t experiment_id, const std::string& model) {
@@ -567,33 +616,44 @@ void Store::record_statistics(std::int64_t experiment_id,
   });
 }
 
-void Store::record_artifact(std::int64_t run_id, const std::string& kind, const std::string& path) {
-  // Hash before taking the write lock: a large checkpoint must not block other writers.
-  const std::string digest = sha256_file(path);
+Artifact describe_artifact(const std::string& kind, const std::string& path) {
+  Artifact a;
+  a.kind = kind;
+  a.path = path;
+  a.sha256 = sha256_file(path);
   std::error_code ec;
   const auto bytes = std::filesystem::file_size(path, ec);
   if (ec) throw Error(path + ": error: cannot read file size: " + ec.message());
+  a.bytes = static_cast<std::int64_t>(bytes);
+  return a;
+}
+
+void Store::record_artifact(std::int64_t run_id, const std::string& kind, const std::string& path) {
+  // Hash before taking the write lock: a large checkpoint must not block other writers.
+  const Artifact artifact = describe_artifact(kind, path);
   const std::string what = "cannot record artifact " + path + " of run " + std::to_string(run_id);
-  write_transaction(db_.get(), path_, what, [&] {
-    Statement upsert(
-        db_.get(), path_,
-        "INSERT INTO artifacts (run_id, kind, path, sha256, bytes) VALUES (?, ?, ?, ?, ?) "
-        "ON CONFLICT (run_id, path) DO UPDATE SET kind = excluded.kind, "
-        "sha256 = excluded.sha256, bytes = excluded.bytes, "
-        "recorded_at = excluded.recorded_at",
-        what);
-    upsert.bind(1, run_id).bind(2, kind).bind(3, path).bind(4, digest);
-    upsert.bind(5, static_cast<std::int64_t>(bytes));
-    upsert.run();
-  });
+  write_transaction(db_.get(), path_, what,
+                    [&] { upsert_artifact(db_.get(), path_, what, run_id, artifact); });
 }
 
 void Store::finish_run(std::int64_t run_id, RunStatus status, const std::string& error,
                        const std::vector<Metric>& metrics) {
+  RunResults results;
+  results.metrics = metrics;
+  finish_run_with(run_id, status, error, results);
+}
+
+void Store::complete_run(std::int64_t run_id, const RunResults& results) {
+  finish_run_with(run_id, RunStatus::kCompleted, "", results);
+}
+
+void Store::finish_run_with(std::int64_t run_id, RunStatus status, const std::string& error,
+                            const RunResults& results) {
   const std::string what = "cannot finish run " + std::to_string(run_id);
   if (status == RunStatus::kRunning) {
     throw Error(path_ + ": error: " + what + ": a final status cannot be 'running'");
   }
+  for (const auto& [split, matrix] : results.confusion) check_square(path_, what, matrix);
   write_transaction(db_.get(), path_, what, [&] {
     Statement update(
         db_.get(), path_,
@@ -612,10 +672,17 @@ void Store::finish_run(std::int64_t run_id, RunStatus status, const std::string&
       throw Error(path_ + ": error: " + what + ": it is already " + current.text(0));
     }
     Statement upsert(db_.get(), path_, kUpsertMetric, what);
-    for (const auto& m : metrics) {
+    for (const auto& m : results.metrics) {
       upsert.bind(1, run_id).bind(2, m.split).bind(3, m.name).bind(4, m.value);
       upsert.run();
     }
+    for (const auto& [split, matrix] : results.confusion) {
+      replace_confusion(db_.get(), path_, what, run_id, split, matrix);
+    }
+    for (const auto& [split, rows] : results.predictions) {
+      replace_predictions(db_.get(), path_, what, run_id, split, rows);
+    }
+    for (const Artifact& a : results.artifacts) upsert_artifact(db_.get(), path_, what, run_id, a);
   });
 }
 

@@ -20,6 +20,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -144,6 +145,21 @@ struct Artifact {
   std::int64_t bytes = 0;
 };
 
+// The file's sha256 and size as an Artifact row, read now (before any write lock is taken).
+// Throws "<path>: error: cannot read file" when it cannot be read.
+Artifact describe_artifact(const std::string& kind, const std::string& path);
+
+// What a run produced, recorded by complete_run() together with the status 'completed', in one
+// transaction: a run killed or failed before that has none of it, so no report can show a test
+// accuracy of a run that did not finish. Epoch rows are not here: they are progress, recorded as
+// they happen.
+struct RunResults {
+  std::vector<Metric> metrics;  // in order; a later (split, name) replaces an earlier one
+  std::map<std::string, ConfusionMatrix> confusion;            // by split
+  std::map<std::string, std::vector<Prediction>> predictions;  // by split
+  std::vector<Artifact> artifacts;  // from describe_artifact(); a later path replaces an earlier
+};
+
 // One `runner evaluate` of a run's model (tables evaluations, evaluation_metrics,
 // evaluation_confusion).
 struct EvaluationRecord {
@@ -165,6 +181,10 @@ class Store {
   //   "<path>: error: results database schema version N is newer than this runner (M); upgrade tlr"
   //   "<path>: error: cannot open results database: <reason>" for an unreadable or corrupt file.
   static Store open(const std::string& path);
+  // Opens a database for the reading commands (report, status, predict, export): open() when
+  // the file and its folder are writable, else (a read-only filesystem, another user's results)
+  // open_immutable(): a snapshot, so a report can be read from a read-only copy. Throws like them.
+  static Store open_for_reading(const std::string& path);
   // Opens a database for queries only, as a file no process changes while it is open (SQLite's
   // immutable=1): read-only, no locks, no shared-memory or WAL file, nothing migrated or marked.
   // For a Slurm task's shard in the shards folder (a newer one replaces it by rename, never in
@@ -221,6 +241,10 @@ class Store {
   // interrupted meanwhile).
   void finish_run(std::int64_t run_id, RunStatus status, const std::string& error,
                   const std::vector<Metric>& metrics = {});
+  // Status 'completed', finished_at, wall_seconds and everything in `results`, in one transaction
+  // (the runner's way to finish a run that succeeded). Throws like finish_run(), and for a
+  // confusion matrix that is not square.
+  void complete_run(std::int64_t run_id, const RunResults& results);
 
   // Marks 'running' runs and experiments recorded on this host by a process that no longer
   // exists as 'interrupted' (the runner was killed). open() calls it; returns the number of runs.
@@ -316,6 +340,8 @@ class Store {
   };
   Store(std::string path, std::unique_ptr<sqlite3, Closer> db);
   void configure_and_migrate();
+  void finish_run_with(std::int64_t run_id, RunStatus status, const std::string& error,
+                       const RunResults& results);
 
   std::string path_;
   std::unique_ptr<sqlite3, Closer> db_;

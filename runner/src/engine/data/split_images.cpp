@@ -14,6 +14,7 @@
 #include <sstream>
 #include <thread>
 
+#include "engine/util/fault_point.h"
 #include "engine/util/sha256.h"
 #include "engine/util/temporary_files.h"
 #include "tlr/error.h"
@@ -436,6 +437,7 @@ void SplitImages::write_file(const std::string& path) {
       return;
     }
   }
+  fault_point("file_written");  // as AtomicFile::commit: between the data and the rename
   fs::rename(tmp, path, ec);
   if (ec) {
     fs::remove(tmp, ec);

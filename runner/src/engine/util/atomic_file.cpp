@@ -8,6 +8,7 @@
 #include <cstring>
 #include <utility>
 
+#include "engine/util/fault_point.h"
 #include "engine/util/temporary_files.h"
 #include "tlr/error.h"
 
@@ -65,6 +66,7 @@ void AtomicFile::commit() {
   if (::fsync(fd_) != 0) fail(std::strerror(errno));
   const int fd = std::exchange(fd_, -1);
   if (::close(fd) != 0) fail(std::strerror(errno));
+  fault_point("file_written");  // the crash tests: a kill between the data and the rename
   if (std::rename(temporary_.c_str(), path_.c_str()) != 0) fail(std::strerror(errno));
   committed_ = true;
 }

@@ -7,7 +7,9 @@
 //
 // Points: train_batch (after an optimizer step), epoch_recorded (an epoch row is in the store,
 // its checkpoint not yet written), checkpoint_saved (after a checkpoint file is in place),
-// evaluation_batch (after a test batch's forward pass).
+// evaluation_batch (after a test batch's forward pass), run_completing (a cell's strategy is done,
+// its model saved, its completion not yet recorded), file_written (a cache file, model file or
+// report is written to its temporary name, not yet renamed into place).
 //
 // Thread safety: call from the thread that runs the cell.
 #pragma once

@@ -17,6 +17,7 @@
 #include "engine/util/atomic_file.h"
 #include "engine/util/sha256.h"
 #include "engine/weights/pickle.h"
+#include "engine/weights/zip_checksums.h"
 #include "tlr/error.h"
 
 namespace tlr {
@@ -131,7 +132,41 @@ NamedTensors state_dict_of(const ValuePtr& root) {
   return out;
 }
 
-NamedTensors read_zip(const std::string& path) {
+// A record's bytes against the CRC-32 the archive's central directory records for it
+// ("<archive>/<record>"; torch.save stores records uncompressed, so the CRC covers these bytes).
+class RecordChecksums {
+ public:
+  explicit RecordChecksums(const MappedFile& file)
+      : crcs_(weights::zip_recorded_crcs(file.data(), file.size())) {
+    for (const auto& [name, crc] : crcs_) {
+      const auto slash = name.find('/');
+      if (slash != std::string::npos && name.compare(slash, std::string::npos, "/data.pkl") == 0) {
+        archive_ = name.substr(0, slash);
+        break;
+      }
+    }
+  }
+  void check(const std::string& record, const void* data, std::size_t size) const {
+    const auto found = crcs_.find(archive_ + "/" + record);
+    if (found == crcs_.end()) {
+      throw FormatError("record '" + record + "' is not in the zip central directory");
+    }
+    const std::uint32_t actual = weights::crc32_of(data, size);
+    if (actual != found->second) {
+      char numbers[64];
+      std::snprintf(numbers, sizeof numbers, "CRC-32 %08x, the archive records %08x", actual,
+                    found->second);
+      throw FormatError("record '" + record + "' is corrupt (" + numbers + "); get the file again");
+    }
+  }
+
+ private:
+  std::map<std::string, std::uint32_t> crcs_;
+  std::string archive_;
+};
+
+NamedTensors read_zip(const std::string& path, const MappedFile& file) {
+  const RecordChecksums checksums(file);
   caffe2::serialize::PyTorchStreamReader reader(path);
   if (!reader.hasRecord("data.pkl")) {
     throw FormatError("a zip archive without data.pkl; not a torch.save file");
@@ -142,6 +177,7 @@ NamedTensors read_zip(const std::string& path) {
         "torchscript backbone for it");
   }
   auto [pickle_data, pickle_size] = reader.getRecord("data.pkl");
+  checksums.check("data.pkl", pickle_data.get(), pickle_size);
   std::map<std::string, std::shared_ptr<Storage>> storages;
   auto load_storage = [&](const Value& pid) {
     auto storage = storage_of_pid(pid);
@@ -150,8 +186,11 @@ NamedTensors read_zip(const std::string& path) {
     const std::string record = "data/" + storage->key;
     if (!reader.hasRecord(record)) throw FormatError("missing record '" + record + "'");
     auto [ptr, bytes] = reader.getRecord(record);
+    checksums.check(record, ptr.get(), bytes);
     const auto element = static_cast<std::int64_t>(c10::elementSize(storage->dtype));
-    if (static_cast<std::int64_t>(bytes) < storage->numel * element) {
+    // Divided, not multiplied: a huge element count overflowed (UBSan) and, wrapped, let a short
+    // record through (fuzz/corpus/pth/regression-zip-numel-overflow).
+    if (storage->numel > static_cast<std::int64_t>(bytes) / element) {
       throw FormatError("record '" + record + "' is shorter than its storage");
     }
     auto holder = std::make_shared<at::DataPtr>(std::move(ptr));
@@ -218,7 +257,8 @@ NamedTensors read_legacy(const MappedFile& file) {
       throw FormatError("storage '" + key->text + "' has " + std::to_string(numel) +
                         " elements, expected " + std::to_string(storage.numel));
     }
-    if (static_cast<std::int64_t>(file.size() - pos) < numel * element) {
+    // Divided: a huge count overflowed (fuzz/corpus/pth/regression-legacy-numel-overflow).
+    if (numel > static_cast<std::int64_t>(file.size() - pos) / element) {
       throw FormatError("unexpected end of file (truncated?)");
     }
     storage.data = torch::empty({numel}, torch::TensorOptions().dtype(storage.dtype));
@@ -341,7 +381,7 @@ NamedTensors read_state_dict(const std::string& path) {
   try {
     char head[4] = {0, 0, 0, 0};
     {
-      MappedFile file(path);
+      MappedFile file(path);  // read_zip's checksums read the zip directory from the map
       if (file.size() == 0) throw FormatError("empty file");
       std::memcpy(head, file.data(), std::min<std::size_t>(4, file.size()));
       if (std::memcmp(head, "PK\x03\x04", 4) != 0) {
@@ -352,8 +392,8 @@ NamedTensors read_state_dict(const std::string& path) {
         }
         return read_legacy(file);
       }
+      return read_zip(path, file);
     }
-    return read_zip(path);
   } catch (const FormatError& e) {
     throw Error(path + ": error: " + e.what());
   } catch (const c10::Error& e) {
