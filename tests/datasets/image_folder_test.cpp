@@ -255,6 +255,30 @@ TEST_F(ImageFolderTest, CorruptImageFailsWhenDecoded) {
   EXPECT_EQ(data->image(1).at<cv::Vec3b>(0, 0), kRed);
 }
 
+// A symlink loop named like an image used to throw out of the listing (ELOOP) and fail the
+// whole run; it is an unreadable image like any other, with its path.
+TEST_F(ImageFolderTest, ASymlinkLoopIsAnUnreadableImageNotAFailedListing) {
+  write_image(dir_ / "cat/good.png", kRed);
+  std::filesystem::create_symlink("loop.jpg", dir_ / "cat/loop.jpg");
+  std::filesystem::create_symlink("gone.jpg", dir_ / "cat/dangling.jpg");
+  auto data = open();
+  ASSERT_EQ(data->size(), 3u);
+  EXPECT_EQ(data->id(0), "cat/dangling.jpg");
+  EXPECT_EQ(data->id(2), "cat/loop.jpg");
+  for (std::size_t i : {0u, 2u}) {
+    SCOPED_TRACE(data->id(i));
+    try {
+      data->image(i);
+      FAIL() << "no error";
+    } catch (const DataError& e) {
+      EXPECT_EQ(e.path(), root() + "/" + data->id(i));
+      EXPECT_EQ(std::string(e.what()).rfind(root() + "/" + data->id(i) + ": error: ", 0), 0u)
+          << e.what();
+    }
+  }
+  EXPECT_EQ(data->image(1).at<cv::Vec3b>(0, 0), kRed);
+}
+
 TEST_F(ImageFolderTest, RelativeRootResolvesAgainstTheExperimentFolder) {
   write_image(dir_ / "data/cat/1.png", kRed);
   Context context;

@@ -57,7 +57,11 @@ class FilenameLabels final : public ImageFiles {
     try {
       for (const auto& entry : fs::directory_iterator(root_)) {
         const fs::path& path = entry.path();
-        if (is_hidden(path) || !entry.is_regular_file() || !is_image_file(path)) continue;
+        // As image_folder: a symlink loop or dangling link named like an image is listed, and
+        // skipped as unreadable when decoded.
+        std::error_code ec;
+        const bool file = entry.is_regular_file(ec) || ec || entry.is_symlink(ec);
+        if (is_hidden(path) || !file || !is_image_file(path)) continue;
         const std::string stem = path.stem().string();
         const std::size_t cut = stem.find(separator);
         if (cut == std::string::npos || cut == 0) {

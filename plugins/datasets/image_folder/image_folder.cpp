@@ -62,11 +62,15 @@ std::vector<std::string> image_files(const fs::path& root, const fs::path& dir) 
   std::vector<std::string> files;
   for (auto it = fs::recursive_directory_iterator(dir); it != fs::recursive_directory_iterator();
        ++it) {
+    std::error_code ec;
     if (is_hidden(it->path())) {
-      if (it->is_directory()) it.disable_recursion_pending();
+      if (it->is_directory(ec)) it.disable_recursion_pending();
       continue;
     }
-    if (it->is_regular_file() && is_image_file(it->path())) {
+    // An image name whose status cannot be read (a symlink loop: ELOOP) or that is a dangling
+    // link is listed: reading it fails, and it is skipped like any other unreadable image, with
+    // its path, instead of failing the whole data set.
+    if (is_image_file(it->path()) && (it->is_regular_file(ec) || ec || it->is_symlink(ec))) {
       files.push_back(it->path().lexically_relative(root).generic_string());
     }
   }
