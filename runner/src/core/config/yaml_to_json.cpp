@@ -171,7 +171,9 @@ struct Converter {
       case YAML::NodeType::Map: {
         nlohmann::json object = nlohmann::json::object();
         for (auto it = node.begin(); it != node.end(); ++it) {
-          const YAML::Node& key_node = it->first;
+          // A copy: it-> returns a proxy by value, so a reference to its `first` would dangle
+          // (ASan stack-use-after-scope, fuzz/corpus/yaml_plan/regression-map-key-dangling).
+          const YAML::Node key_node = it->first;
           Position key_at = position(key_node.Mark(), node.Mark());
           if (!key_node.IsScalar()) {
             out->diagnostics.push_back(

@@ -13,6 +13,7 @@
 
 #include "engine/util/atomic_file.h"
 #include "engine/util/sha256.h"
+#include "engine/weights/archive_records.h"
 #include "tlr/error.h"
 
 namespace tlr {
@@ -65,6 +66,8 @@ FeatureSet FeatureCache::get(const std::string& key,
   std::error_code ec;
   if (fs::exists(path, ec)) {
     try {
+      // CRCs first: torch::load can crash on a corrupt archive (engine/weights/archive_records.h).
+      check_archive_file(path);
       std::vector<torch::Tensor> tensors;
       torch::load(tensors, path);
       if (tensors.size() == 3 && is_feature_set(tensors[0], tensors[1]) &&

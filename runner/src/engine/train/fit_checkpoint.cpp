@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "engine/util/fault_point.h"
+#include "engine/weights/archive_records.h"
 #include "tlr/error.h"
 
 namespace tlr {
@@ -326,6 +327,9 @@ LoadedFitCheckpoint load_fit_checkpoint(const std::string& path, torch::Device d
   out.state.summary = header.summary;
   torch::serialize::InputArchive archive;
   try {
+    // CRCs first: libtorch's loader can crash on a corrupt archive
+    // (engine/weights/archive_records.h).
+    check_archive_file(path, kHeaderBytes);
     const int fd = f.fd;
     archive.load_from(
         [fd](std::uint64_t pos, void* buffer, std::size_t n) -> std::size_t {
@@ -344,7 +348,9 @@ LoadedFitCheckpoint load_fit_checkpoint(const std::string& path, torch::Device d
     if (!header.summary.done) archive.read("optimizer", out.optimizer);
   } catch (const c10::Error& e) {
     throw file_error(path, "corrupt tlr fit checkpoint: " + first_line(e) + kStartOver);
-  } catch (const std::runtime_error& e) {
+  } catch (const std::exception& e) {
+    // Not only runtime_error: libtorch's unpickler lets std::out_of_range out of a corrupt archive
+    // (fuzz/corpus/checkpoint/regression-unpickler-out-of-range).
     throw file_error(path, std::string("corrupt tlr fit checkpoint: ") + e.what() + kStartOver);
   }
   return out;

@@ -439,23 +439,27 @@ torch::Tensor materialize(const TensorRecipe& recipe) {
   const Storage& storage = *recipe.storage;
   torch::Tensor data = storage.data;
   std::int64_t offset = recipe.offset;
+  const std::string past_end = "tensor extends past the end of storage '" + storage.key + "'";
   if (storage.root) {
     data = storage.root->data;
-    offset += storage.root_offset;
+    // Overflow-checked, as below: huge offsets, sizes or strides in a corrupt file were signed
+    // overflow (UBSan, fuzz/corpus/pth/regression-offset-overflow, -size-stride-overflow).
+    if (__builtin_add_overflow(offset, storage.root_offset, &offset)) throw FormatError(past_end);
   }
   if (!data.defined()) throw FormatError("tensor data missing for storage '" + storage.key + "'");
   // The last element addressed must lie inside the storage.
   std::int64_t last = offset;
   bool empty = false;
+  bool overflow = false;
   for (std::size_t i = 0; i < recipe.sizes.size(); ++i) {
     if (recipe.sizes[i] < 0 || recipe.strides[i] < 0) throw FormatError("negative tensor size");
     if (recipe.sizes[i] == 0) empty = true;
-    last += (recipe.sizes[i] - 1) * recipe.strides[i];
+    std::int64_t span = 0;
+    overflow = overflow || __builtin_mul_overflow(recipe.sizes[i] - 1, recipe.strides[i], &span) ||
+               __builtin_add_overflow(last, span, &last);
   }
   if (empty) return torch::empty(recipe.sizes, data.options());
-  if (offset < 0 || last >= data.numel()) {
-    throw FormatError("tensor extends past the end of storage '" + storage.key + "'");
-  }
+  if (overflow || offset < 0 || last >= data.numel()) throw FormatError(past_end);
   return data.as_strided(recipe.sizes, recipe.strides, offset).contiguous();
 }
 
