@@ -284,7 +284,10 @@ TEST(E2eCli, OnlyWithAnUnknownModelExits2) {
 TEST(E2eCli, FailedModelIsRecordedAndTheOthersComplete) {
   TempDir tmp;
   write_cats_and_dogs(tmp / "train", 8);
-  const fs::path missing = tmp / "no" / "such" / "vgg16-397923af.pth";
+  // A weight file that exists (runner run refuses a missing one before anything runs) but is not
+  // the file its torchvision name claims: the model fails when it loads it.
+  const fs::path damaged = tmp / "weights" / "vgg16-397923af.pth";
+  write_text(damaged, "not the published weights\n");
   const fs::path file = tmp / "failing.yaml";
   write_text(file,
              "experiment: failing\n"
@@ -299,25 +302,28 @@ TEST(E2eCli, FailedModelIsRecordedAndTheOthersComplete) {
              "  training: {epochs: 1, batch_size: 8}\n"
              "models:\n"
              "  - name: before\n"
-             "  - name: missing_weights\n"
+             "  - name: damaged_weights\n"
              "    backbone: {plugin: basic_cnn, params: {widths: [4, 8]}, weights: " +
-                 missing.string() +
+                 damaged.string() +
                  "}\n"
                  "  - name: after\n");
   const Outcome o = runner({file.string(), "--db", (tmp / "results.db").string(), "--results",
                             (tmp / "results").string(), "--threads", "2", "--quiet"},
                            tmp.path());
   EXPECT_EQ(o.exit_code, 1) << describe(o);
-  EXPECT_NE(o.err.find("missing_weights: error: " + missing.string()), std::string::npos) << o.err;
+  EXPECT_NE(o.err.find("damaged_weights: error: " + damaged.string() + ": error: its sha256 is "),
+            std::string::npos)
+      << o.err;
 
   tlr::Store store = tlr::Store::open((tmp / "results.db").string());
   const auto runs = store.summaries("failing");
   ASSERT_EQ(runs.size(), 3u);
   EXPECT_EQ(runs[0].model, "before");
   EXPECT_EQ(tlr::to_string(runs[0].status), std::string("completed")) << runs[0].error;
-  EXPECT_EQ(runs[1].model, "missing_weights");
+  EXPECT_EQ(runs[1].model, "damaged_weights");
   EXPECT_EQ(tlr::to_string(runs[1].status), std::string("failed"));
-  EXPECT_NE(runs[1].error.find(missing.string()), std::string::npos) << runs[1].error;
+  EXPECT_NE(runs[1].error.find("but its name says it starts with 397923af"), std::string::npos)
+      << runs[1].error;
   EXPECT_EQ(runs[1].error.find('\n'), std::string::npos) << runs[1].error;
   EXPECT_EQ(runs[2].model, "after");
   EXPECT_EQ(tlr::to_string(runs[2].status), std::string("completed")) << runs[2].error;

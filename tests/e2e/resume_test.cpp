@@ -600,12 +600,15 @@ TEST(Jobs, ThreeRunnersOnOneDatabaseLoseNoRow) {
 TEST(Jobs, OneFailureDoesNotStopTheOthers) {
   TempDir tmp;
   const fs::path db = tmp / "results.db";
+  // A folder without images: it exists (a missing one is refused before anything runs), and the
+  // model fails when its data is read.
+  fs::create_directories(tmp / "no_images");
   const fs::path file = write_small_experiment(
       tmp,
       "  - {name: a, strategy: {plugin: scratch}}\n"
       "  - name: broken\n"
       "    strategy: {plugin: scratch}\n"
-      "    data: {dataset: {plugin: filename_labels, params: {root: nowhere}}}\n"
+      "    data: {dataset: {plugin: filename_labels, params: {root: no_images}}}\n"
       "  - {name: c, strategy: {plugin: scratch}}\n");
   std::vector<std::string> args = small_args(file, tmp);
   args.insert(args.end(), {"--jobs", "2"});
@@ -615,7 +618,7 @@ TEST(Jobs, OneFailureDoesNotStopTheOthers) {
                   "SELECT group_concat(model || ':' || status, ' ') FROM "
                   "(SELECT * FROM runs ORDER BY model)"),
             "a:completed broken:failed c:completed");
-  EXPECT_NE(query(db, "SELECT error FROM runs WHERE model = 'broken'").find("nowhere"),
+  EXPECT_NE(query(db, "SELECT error FROM runs WHERE model = 'broken'").find("no_images"),
             std::string::npos);
   EXPECT_NE(o.err.find("broken: error: "), std::string::npos) << o.err;
   EXPECT_EQ(query(db, "SELECT status FROM experiments"), "failed");

@@ -195,7 +195,11 @@ int run_command(const std::vector<std::string>& args) {
   if (!worker && !probe_plan(checked.plan, registry, run.results_dir, chosen, device)) {
     return kExitBadInput;
   }
-  if (!worker && !input_paths_exist(checked.plan, registry, chosen)) return kExitBadInput;
+  // Not in a Slurm task: submit checked the paths on the login node, and a folder gone from a
+  // compute node is that cell's failure, recorded in its shard for the merge to show.
+  if (!worker && !run.task_shard && !input_paths_exist(checked.plan, registry, chosen)) {
+    return kExitBadInput;
+  }
   if (!worker && !quiet) warn_if_emulated_bf16(checked.plan, chosen, device);
   run.db_path = db_option(vm);
   run.quiet = quiet;

@@ -184,6 +184,7 @@ int submit_command(const std::vector<std::string>& args) {
   const std::string results = absolute(vm["results"].as<std::string>());
   // Everything is checked here, on the login node, before a job waits in the queue.
   if (!probe_plan(plan, registry, results, {}, device)) return kExitBadInput;
+  if (!input_paths_exist(plan, registry, {})) return kExitBadInput;
 
   RunOptions run;
   run.device = device;
