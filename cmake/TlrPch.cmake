@@ -12,6 +12,11 @@ function(tlr_target_settings target)
     CXX_VISIBILITY_PRESET hidden
     VISIBILITY_INLINES_HIDDEN ON)
   target_compile_options(${target} PRIVATE -fPIC)
+  # TLR_SANITIZE (top-level CMakeLists.txt): here, so that tlr_pch and its users match.
+  if(TLR_SANITIZE_FLAGS)
+    target_compile_options(${target} PRIVATE ${TLR_SANITIZE_FLAGS})
+    target_link_options(${target} PRIVATE ${TLR_SANITIZE_FLAGS})
+  endif()
 endfunction()
 
 add_library(tlr_pch OBJECT ${CMAKE_CURRENT_LIST_DIR}/pch.cpp)
