@@ -1,8 +1,8 @@
 // Fuzz target: the image cache file of SplitImages (engine/data/split_images.h), read by
 // SplitImages::load() for a fixed split (a fake dataset of 4 images, 3 channels, 2 × 3 pixels;
 // the cache key is the one of that split, so the seeds written by the project's own writer carry
-// it). Each input is tried as is and once more with the two trailing checksums recomputed (as
-// split_images.cpp computes them), so that mutations reach what follows the checksum test. A bad
+// it). Each input is tried as is and once more with the two trailing checksums recomputed (with
+// tlr::image_cache_checksum), so that mutations reach what follows the checksum test. A bad
 // file must be rebuilt, not crash.
 #include <cstddef>
 #include <cstdint>
@@ -38,27 +38,6 @@ class FakeImages final : public tlr::Dataset {
   std::string id(std::size_t i) const override { return "img" + std::to_string(i) + ".png"; }
   std::string fingerprint() const override { return "fuzz-images"; }
 };
-
-// split_images.cpp's checksum (an anonymous function there), for the second try.
-std::uint64_t checksum(const std::uint8_t* data, std::size_t size) {
-  std::uint64_t h = 0x243f6a8885a308d3ULL ^ size;
-  std::size_t i = 0;
-  auto step = [&h](std::uint64_t w) {
-    h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
-    h = (h << 29) | (h >> 35);
-  };
-  for (; i + 8 <= size; i += 8) {
-    std::uint64_t w;
-    std::memcpy(&w, data + i, 8);
-    step(w);
-  }
-  if (i < size) {
-    std::uint64_t w = 0;
-    std::memcpy(&w, data + i, size - i);
-    step(w);
-  }
-  return h;
-}
 
 void load_from(const fs::path& cache_dir, tlr::OnBadImage on_bad) {
   static const FakeImages dataset;
@@ -113,8 +92,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (header_size > size - 32) return 0;
   std::vector<std::uint8_t> fixed(data, data + size);
   const std::uint64_t sums[2] = {
-      checksum(fixed.data() + 16, header_size),
-      checksum(fixed.data() + 16 + header_size, size - 32 - header_size)};
+      tlr::image_cache_checksum(fixed.data() + 16, header_size),
+      tlr::image_cache_checksum(fixed.data() + 16 + header_size, size - 32 - header_size)};
   if (std::memcmp(fixed.data() + size - 16, sums, 16) == 0) return 0;
   std::memcpy(fixed.data() + size - 16, sums, 16);
   tlr::fuzz::write_file(file, fixed.data(), fixed.size());

@@ -17,6 +17,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-torch python3-torchvision python3-numpy python3-pil python3-scipy
   strace   # the relocated-install test checks that no file of the checkout is opened
+  clang libclang-rt-14-dev   # libFuzzer for scripts/fuzz.sh
   # a one-node Slurm cluster on localhost for the submit/merge/requeue tests (scripts/slurm-up.sh)
   slurm-wlm munge
   chromium

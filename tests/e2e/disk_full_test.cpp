@@ -5,11 +5,8 @@
 // temporary file, and must leave a consistent database: every run completed or failed with its
 // reason, and every artifact row pointing at a file with the recorded sha256.
 #include <gtest/gtest.h>
-#include <sys/mount.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
 #include <sstream>
 #include <string>
@@ -17,6 +14,7 @@
 
 #include "e2e/e2e_support.h"
 #include "e2e/runner_process.h"
+#include "e2e/tmpfs_mount.h"
 #include "engine/util/sha256.h"
 
 namespace {
@@ -28,29 +26,6 @@ using tlr::testing::runner;
 using tlr::testing::TempDir;
 using tlr::testing::write_text;
 using namespace tlr::testing::e2e;  // NOLINT(google-build-using-namespace): the shared helpers
-
-// A tmpfs of `size` mounted at `dir` while the object lives.
-class SmallDisk {
- public:
-  SmallDisk(const fs::path& dir, const std::string& size) : dir_(dir) {
-    fs::create_directories(dir);
-    const std::string options = "size=" + size;
-    mounted_ = ::mount("tmpfs", dir.c_str(), "tmpfs", 0, options.c_str()) == 0;
-    if (!mounted_) problem_ = std::strerror(errno);
-  }
-  ~SmallDisk() {
-    if (mounted_) ::umount2(dir_.c_str(), MNT_DETACH);
-  }
-  SmallDisk(const SmallDisk&) = delete;
-  SmallDisk& operator=(const SmallDisk&) = delete;
-  bool mounted() const { return mounted_; }
-  const std::string& problem() const { return problem_; }
-
- private:
-  fs::path dir_;
-  bool mounted_ = false;
-  std::string problem_;
-};
 
 TEST(DiskFull, EverySizeFailsCleanlyWithoutACrashOrATemporaryFile) {
   if (::geteuid() != 0) GTEST_SKIP() << "mounting a small tmpfs needs root";
@@ -78,7 +53,7 @@ TEST(DiskFull, EverySizeFailsCleanlyWithoutACrashOrATemporaryFile) {
   for (const std::string size : {"16k", "64k", "160k", "400k", "1m", "4m"}) {
     SCOPED_TRACE("tmpfs size " + size);
     const fs::path disk = tmp / ("disk-" + size);
-    const SmallDisk small(disk, size);
+    const TmpfsMount small(disk, size);
     if (!small.mounted()) GTEST_SKIP() << "cannot mount a tmpfs: " << small.problem();
     const fs::path db = tmp / ("results-" + size + ".db");
     const Outcome o = runner({file.string(), "--db", db.string(), "--results",

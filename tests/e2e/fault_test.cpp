@@ -4,9 +4,9 @@
 // rerun trips on; a results folder on a read-only filesystem can still be reported, and a run
 // there is refused in one line.
 #include <gtest/gtest.h>
-#include <sys/mount.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <csignal>
 #include <cstring>
 #include <filesystem>
@@ -19,6 +19,7 @@
 #include "e2e/cell_numbers.h"
 #include "e2e/e2e_support.h"
 #include "e2e/runner_process.h"
+#include "e2e/tmpfs_mount.h"
 #include "engine/util/sha256.h"
 
 namespace {
@@ -224,31 +225,6 @@ TEST_F(Faults, AKillDuringAnyFileWriteLeavesNothingARerunTripsOn) {
   EXPECT_GE(killed_at, 8) << "image caches, features, weights, models and report";
 }
 
-// A tmpfs mounted at `dir` while the object lives, which can be made read-only.
-class Disk {
- public:
-  explicit Disk(const fs::path& dir) : dir_(dir) {
-    fs::create_directories(dir);
-    mounted_ = ::mount("tmpfs", dir.c_str(), "tmpfs", 0, "size=64m") == 0;
-    if (!mounted_) problem_ = std::strerror(errno);
-  }
-  ~Disk() {
-    if (mounted_) ::umount2(dir_.c_str(), MNT_DETACH);
-  }
-  Disk(const Disk&) = delete;
-  Disk& operator=(const Disk&) = delete;
-  bool mounted() const { return mounted_; }
-  const std::string& problem() const { return problem_; }
-  bool make_read_only() {
-    return ::mount(nullptr, dir_.c_str(), nullptr, MS_REMOUNT | MS_RDONLY, nullptr) == 0;
-  }
-
- private:
-  fs::path dir_;
-  bool mounted_ = false;
-  std::string problem_;
-};
-
 // The reading commands open a results.db they cannot write as a snapshot (they used to fail:
 // WAL needs its -shm file next to the database); a run there is refused in one line, exit 2.
 TEST_F(Faults, AResultsFolderOnAReadOnlyFilesystemIsReadableAndARunThereIsRefused) {
@@ -256,7 +232,7 @@ TEST_F(Faults, AResultsFolderOnAReadOnlyFilesystemIsReadableAndARunThereIsRefuse
   TempDir tmp;
   write_experiment(tmp);
   const fs::path disk = tmp / "disk";
-  Disk mounted(disk);
+  TmpfsMount mounted(disk, "64m");
   if (!mounted.mounted()) GTEST_SKIP() << "cannot mount a tmpfs: " << mounted.problem();
   const fs::path results = disk / "results";
   const fs::path db = results / "results.db";

@@ -29,28 +29,6 @@ constexpr char kMagic[8] = {'T', 'L', 'R', 'I', 'M', 'G', '0', '1'};
 constexpr const char* kFormat =
     "tlr split images v2: image_at_least(input size), uint8 HWC, area shrink, linear grow";
 
-// A fast 64-bit checksum over whole 8-byte words (the tail zero-padded). Each step is a bijection
-// of the state, so any single changed word changes the result.
-std::uint64_t checksum(const std::uint8_t* data, std::size_t size) {
-  std::uint64_t h = 0x243f6a8885a308d3ULL ^ size;
-  std::size_t i = 0;
-  auto step = [&h](std::uint64_t w) {
-    h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
-    h = (h << 29) | (h >> 35);
-  };
-  for (; i + 8 <= size; i += 8) {
-    std::uint64_t w;
-    std::memcpy(&w, data + i, 8);
-    step(w);
-  }
-  if (i < size) {
-    std::uint64_t w = 0;
-    std::memcpy(&w, data + i, size - i);
-    step(w);
-  }
-  return h;
-}
-
 // The header of a cache file, written and read field by field (little-endian host assumed, as the
 // file never leaves the machine).
 class Blob {
@@ -216,6 +194,27 @@ bool decode_into(const Dataset& dataset, std::size_t index, int channels, int he
 
 }  // namespace
 
+// Each step is a bijection of the state, so any single changed word changes the result.
+std::uint64_t image_cache_checksum(const std::uint8_t* data, std::size_t size) {
+  std::uint64_t h = 0x243f6a8885a308d3ULL ^ size;
+  std::size_t i = 0;
+  auto step = [&h](std::uint64_t w) {
+    h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
+    h = (h << 29) | (h >> 35);
+  };
+  for (; i + 8 <= size; i += 8) {
+    std::uint64_t w;
+    std::memcpy(&w, data + i, 8);
+    step(w);
+  }
+  if (i < size) {
+    std::uint64_t w = 0;
+    std::memcpy(&w, data + i, size - i);
+    step(w);
+  }
+  return h;
+}
+
 void resize_to_input(const cv::Mat& src, cv::Mat& dst, int height, int width) {
   if (src.rows == height && src.cols == width) {
     src.copyTo(dst);
@@ -380,8 +379,8 @@ bool SplitImages::read_file(const std::string& path, std::size_t requested) {
     std::uint64_t sums[2];
     in.read(reinterpret_cast<char*>(pixels_.data()), static_cast<std::streamsize>(pixels_.size()));
     in.read(reinterpret_cast<char*>(sums), 16);
-    good = in.good() && sums[0] == checksum(header.data(), header.size()) &&
-           sums[1] == checksum(pixels_.data(), pixels_.size());
+    good = in.good() && sums[0] == image_cache_checksum(header.data(), header.size()) &&
+           sums[1] == image_cache_checksum(pixels_.data(), pixels_.size());
   }
   if (!good) {
     pixels_.clear();
@@ -411,8 +410,8 @@ void SplitImages::write_file(const std::string& path) {
     header.text(b.message);
   }
   const std::uint64_t header_size = header.bytes.size();
-  const std::uint64_t sums[2] = {checksum(header.bytes.data(), header.bytes.size()),
-                                 checksum(pixels_.data(), pixels_.size())};
+  const std::uint64_t sums[2] = {image_cache_checksum(header.bytes.data(), header.bytes.size()),
+                                 image_cache_checksum(pixels_.data(), pixels_.size())};
 
   // A unique temporary name in the same folder, renamed into place when complete: a crash leaves
   // at worst a stray temporary file (removed by the next run), never a half-written cache file

@@ -106,4 +106,9 @@ class SplitImages {
   std::string cache_problem_;
 };
 
+// The 64-bit checksum the image cache file keeps of its header and of its pixels: whole 8-byte
+// words, the tail zero-padded (not cryptographic: it catches damage, not tampering). Public so
+// that the fuzz target can repair the checksums of a mutated file and reach what follows them.
+std::uint64_t image_cache_checksum(const std::uint8_t* data, std::size_t size);
+
 }  // namespace tlr
