@@ -11,6 +11,7 @@ packages=(
   libtorch-dev libopencv-dev libyaml-cpp-dev libsqlite3-dev sqlite3
   libboost-dev libboost-filesystem-dev libboost-program-options-dev
   libvalijson-dev nlohmann-json3-dev libfmt-dev zlib1g-dev
+  libjpeg62-turbo-dev   # the SDK decodes JPEGs with libjpeg itself (runner/src/sdk/jpeg_decoder.cpp)
   # a fast BLAS: Debian's reference BLAS makes libtorch's matmul ~20x slower
   libopenblas0-openmp
   # tests and benchmarks

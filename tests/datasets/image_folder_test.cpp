@@ -167,7 +167,9 @@ TEST_F(ImageFolderTest, CorruptJpegFailsWithTheHintToo) {
   write_bytes(dir_ / "cat/bad.jpg", jpeg);
   auto data = open();
   EXPECT_THROW_MSG(data->image_at_least(0, cv::Size(150, 150)), DataError,
-                   root() + "/cat/bad.jpg: error: cannot decode image");
+                   root() +
+                       "/cat/bad.jpg: error: cannot decode image: invalid JPEG file "
+                       "structure: missing SOS marker");
 }
 
 TEST_F(ImageFolderTest, ReadySubsetsAreReported) {

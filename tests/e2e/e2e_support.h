@@ -12,6 +12,8 @@
 #include <csignal>
 #include <cstdint>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -76,6 +78,26 @@ inline cv::Mat class_image(int label, int sample, int width, int height) {
   const int top = (label * bar + sample) % std::max(1, height - bar);
   cv::rectangle(image, cv::Rect(0, top, width, bar), class_colour(label), cv::FILLED);
   return image;
+}
+
+// Damages a JPEG written by OpenCV the way libjpeg repairs: three stray bytes after its JFIF APP0
+// segment. Decoding it warns "Corrupt JPEG data: 3 extraneous bytes before marker 0xdb" (the
+// quantisation tables that follow); the pixels are unchanged. Returns that warning's text.
+inline std::string add_stray_bytes_to_jpeg(const fs::path& path) {
+  std::vector<unsigned char> bytes;
+  {
+    std::ifstream in(path, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  if (bytes.size() < 6 || bytes[2] != 0xFF || bytes[3] != 0xE0) {
+    throw std::runtime_error(path.string() + ": not a JPEG starting with JFIF's APP0");
+  }
+  const std::size_t app0_end = 4 + (static_cast<std::size_t>(bytes[4]) << 8 | bytes[5]);
+  bytes.insert(bytes.begin() + static_cast<std::ptrdiff_t>(app0_end), {0x01, 0x02, 0x03});
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(reinterpret_cast<const char*>(bytes.data()),
+            static_cast<std::streamsize>(bytes.size()));
+  return "corrupt JPEG data: 3 extraneous bytes before marker 0xdb";
 }
 
 inline void write_image(const fs::path& path, int label, int sample, int width = 40,

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <sstream>
 #include <string>
@@ -179,6 +180,35 @@ TEST_F(Faults, ACorruptedFeatureOrImageCacheEntryIsRebuiltWithOneWarningEach) {
   const Outcome again = runner(args, tmp.path());
   ASSERT_EQ(again.exit_code, 0) << describe(again);
   EXPECT_EQ(count_of(again.err, "warning: "), 0u) << again.err;
+}
+
+// A JPEG with corrupt data libjpeg repairs (stray bytes between two segments, as photo
+// collections often have before the end marker) is used, and said once per model in one line naming
+// the file, also when the images are read from the cache. libjpeg's own unlocated line no longer
+// reaches stderr.
+TEST_F(Faults, ARepairedJpegIsUsedWithOneLocatedWarningPerModel) {
+  TempDir tmp;
+  write_experiment(tmp);
+  const fs::path photo = tmp / "data" / "train" / "dog" / "3.jpg";
+  const std::string line =
+      photo.string() + ": warning: " + add_stray_bytes_to_jpeg(photo) + "; decoded anyway\n";
+  const fs::path results = tmp / "results";
+  const Outcome o = runner(run_args(tmp, results), tmp.path());
+  ASSERT_EQ(o.exit_code, 0) << describe(o);
+  EXPECT_EQ(count_of(o.err, line), 2u) << o.err;  // source and features each use the train split
+  EXPECT_EQ(count_of(o.err, "Corrupt JPEG"), 0u) << o.err;
+  const fs::path db = results / "results.db";
+  EXPECT_EQ(query(db, "SELECT group_concat(value) FROM metrics WHERE name = 'warned_images/train'"),
+            "1.0,1.0");
+  EXPECT_EQ(query(db, "SELECT group_concat(value) FROM metrics WHERE name = 'samples/train'"),
+            "12.0,12.0")
+      << "the repaired image is kept";
+
+  std::vector<std::string> args = run_args(tmp, results);
+  args.push_back("--rerun");  // the split images come from the cache this time
+  const Outcome again = runner(args, tmp.path());
+  ASSERT_EQ(again.exit_code, 0) << describe(again);
+  EXPECT_EQ(count_of(again.err, line), 2u) << again.err;
 }
 
 // kill -9 between a file's data and its rename into place, at every file the run writes (image

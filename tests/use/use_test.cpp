@@ -105,11 +105,20 @@ TEST_F(TrainedModels, PredictReadsFoldersFilesAndListsAndNamesTheImagesItCannotR
   }
   const fs::path broken = tmp_->path() / "broken.jpg";
   std::ofstream(broken) << "not a jpeg";
+  // A JPEG libjpeg repairs (three stray bytes between two segments) is predicted, with a warning.
+  const fs::path repaired = tmp_->path() / "repaired.jpg";
+  fs::copy_file(data() / "test/dog/1.jpg", repaired);
+  const std::string repair = add_stray_bytes_to_jpeg(repaired);
   const Outcome o = use({"predict", "--model", "tuned", "--top", "2", "--format", "csv",
                          (data() / "test/cat").string(), list.string(), broken.string(),
-                         (tmp_->path() / "missing.png").string()});
+                         (tmp_->path() / "missing.png").string(), repaired.string()});
   EXPECT_EQ(o.exit_code, 1) << describe(o);  // some images could not be read; the rest are
-  EXPECT_EQ(count_of(o.out, "\n"), 1u + 6 + 2) << o.out;
+  EXPECT_EQ(count_of(o.out, "\n"), 1u + 6 + 2 + 1) << o.out;
+  EXPECT_NE(o.out.find(repaired.string() + ","), std::string::npos) << o.out;
+  EXPECT_NE(o.err.find(repaired.string() + ": warning: " + repair + "; decoded anyway\n"),
+            std::string::npos)
+      << o.err;
+  EXPECT_EQ(o.err.find("Corrupt JPEG"), std::string::npos) << o.err;
   EXPECT_EQ(o.out.rfind("path,class_1,probability_1,class_2,probability_2\n", 0), 0u) << o.out;
   EXPECT_NE(o.out.find((data() / "test/dog/1.jpg").string() + ","), std::string::npos);
   EXPECT_NE(o.out.find((tmp_->path() / "data/test/fox/0.png").string() + ","), std::string::npos)

@@ -18,6 +18,7 @@
 
 #include "tlr/dataset.h"
 #include "tlr/error.h"
+#include "tlr/image_file.h"
 #include "tlr/names.h"
 #include "tlr/params.h"
 #include "tlr/registry.h"
@@ -81,92 +82,14 @@ inline void hash_file_stamp(Fnv64& hash, const std::filesystem::path& path) {
   hash.number(ec ? 0 : static_cast<std::uint64_t>(mtime.time_since_epoch().count()));
 }
 
-// Width and height stored in a JPEG file's frame header, or an empty size when the file does not
-// start like a JPEG (OpenCV too picks its decoder by the first bytes, not by the name) or has no
-// readable frame header before the first scan.
-inline cv::Size jpeg_size(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  auto byte = [&in]() { return in.get(); };  // -1 at the end
-  auto u16 = [&]() {
-    const int hi = byte();
-    const int lo = byte();
-    return hi < 0 || lo < 0 ? -1 : (hi << 8) | lo;
-  };
-  const int soi_0 = byte();
-  const int soi_1 = byte();
-  if (soi_0 != 0xFF || soi_1 != 0xD8) return {};  // SOI marker
-  for (int segments = 0; segments < 1000; ++segments) {
-    int marker = byte();
-    if (marker != 0xFF) return {};
-    while (marker == 0xFF) marker = byte();  // fill bytes
-    // The end of the image, or a scan: no frame header first.
-    if (marker < 0 || marker == 0xD9 || marker == 0xDA) return {};
-    // TEM, RST0..7 and SOI stand alone: no length field.
-    if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD8)) continue;
-    const int length = u16();
-    if (length < 2) return {};
-    // SOF0..SOF15 except DHT (C4), JPG (C8) and DAC (CC): precision, height, width.
-    if (marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC) {
-      byte();
-      const int height = u16();
-      const int width = u16();
-      if (height <= 0 || width <= 0) return {};  // height 0: defined later by a DNL segment
-      return {width, height};
-    }
-    in.seekg(length - 2, std::ios::cur);
-  }
-  return {};
-}
-
-// The libjpeg DCT scale denominator (8, 4, 2, or 1 for full size) read_rgb uses: the largest whose
-// image, ceil(side / scale) per side, still covers `at_least` in both dimensions whichever way the
-// EXIF orientation turns it (each reduced side >= the longer side of `at_least`: exact for square
-// input sizes, cautious for others).
-inline int jpeg_scale(const cv::Size& stored, const cv::Size& at_least) {
-  const int need = std::max(at_least.width, at_least.height);
-  if (stored.empty() || need <= 0) return 1;
-  for (int scale : {8, 4, 2}) {
-    if ((stored.width + scale - 1) / scale >= need && (stored.height + scale - 1) / scale >= need) {
-      return scale;
-    }
-  }
-  return 1;
-}
-
 // Part of a plugin's fingerprint: names the rule read_rgb decodes a hinted image by, so images
 // cached from one rule are never taken for another's. Change it when the rule changes.
 constexpr const char* kDecodeRule = "read_rgb: jpeg dct scale 1/2..1/8 covering the hint";
 
-// Decodes an image file to RGB CV_8UC3. cv::IMREAD_COLOR applies the EXIF orientation and turns
-// grayscale and RGBA files into three channels; OpenCV's BGR order is swapped to RGB.
-// With a non-empty `at_least` (Dataset::image_at_least's hint), a JPEG is decoded by libjpeg at
-// jpeg_scale() (cv::IMREAD_REDUCED_COLOR_*, which applies the EXIF orientation too): fewer
-// inverse DCT outputs and a smaller colour conversion, for photos at least twice the input size.
-// Other formats ignore the hint (OpenCV would decode them whole and shrink them bilinearly: no
-// faster, and worse than the runner's area shrink).
+// tlr::read_image_rgb (tlr/image_file.h): cv::imread's pixels, a JPEG at a reduced DCT scale
+// that still covers `at_least`, libjpeg's warnings reported with the file's path.
 inline cv::Mat read_rgb(const std::string& path, const cv::Size& at_least = cv::Size()) {
-  auto decode = [&path](int flags) {
-    cv::Mat bgr;
-    try {
-      bgr = cv::imread(path, flags);
-    } catch (const cv::Exception&) {
-      bgr.release();
-    }
-    return bgr;
-  };
-  const int scale = at_least.empty() ? 1 : jpeg_scale(jpeg_size(path), at_least);
-  cv::Mat bgr;
-  if (scale == 8) bgr = decode(cv::IMREAD_REDUCED_COLOR_8);
-  if (scale == 4) bgr = decode(cv::IMREAD_REDUCED_COLOR_4);
-  if (scale == 2) bgr = decode(cv::IMREAD_REDUCED_COLOR_2);
-  // Whatever the header claimed, never return less than asked for.
-  if (bgr.empty() || bgr.cols < at_least.width || bgr.rows < at_least.height) {
-    bgr = decode(cv::IMREAD_COLOR);
-  }
-  if (bgr.empty()) throw DataError(path, "cannot decode image");
-  cv::Mat rgb;
-  cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
-  return rgb;
+  return read_image_rgb(path, at_least);
 }
 
 // A grayscale byte image replicated into three channels (RGB, CV_8UC3).

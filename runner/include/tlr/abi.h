@@ -8,7 +8,8 @@
 //    tlr::ParamError (an error located at a parameter's line:column); Cell::publish_weights
 //    removed (the model's `publish:` key), Registry::erase.
 // 5: Cell::precision, tlr::Precision and tlr::AutocastScope (bf16 under libtorch's autocast).
-//    Later, without a layout change: SequentialBackbone::stage_views (non-virtual).
+//    Later, without a layout change: SequentialBackbone::stage_views (non-virtual);
+//    tlr::read_image_rgb, tlr::warn_image and tlr::ImageWarnings (image_file.h, new).
 #define TLR_ABI_VERSION 5u
 
 #if defined(_WIN32)

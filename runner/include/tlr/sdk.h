@@ -7,6 +7,7 @@
 #include "tlr/dataset.h"
 #include "tlr/error.h"
 #include "tlr/head.h"
+#include "tlr/image_file.h"
 #include "tlr/names.h"
 #include "tlr/params.h"
 #include "tlr/plugin.h"

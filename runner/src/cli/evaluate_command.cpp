@@ -133,6 +133,7 @@ int evaluate_command(const std::vector<std::string>& args) {
   }
   for (const BadImage& bad : summary.failed)
     std::cerr << "warning: skipped " << bad.message << "\n";
+  for (const ImageWarning& warning : summary.warnings) std::cerr << warning.message << "\n";
   if (labels.empty()) {
     std::cerr << data << ": error: no image could be read\n";
     return kExitRunFailed;

@@ -152,6 +152,7 @@ int predict_command(const std::vector<std::string>& args) {
     return kExitRunFailed;
   }
   for (const BadImage& bad : summary.failed) std::cerr << bad.message << "\n";
+  for (const ImageWarning& warning : summary.warnings) std::cerr << warning.message << "\n";
   failed = failed || !summary.failed.empty();
 
   const auto k = static_cast<std::size_t>(top);

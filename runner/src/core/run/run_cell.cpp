@@ -312,12 +312,15 @@ void RunCell::record_bad_images(Split split) {
   if (!recorded_bad_.insert(split).second) return;
   auto decoded = services_.data.images(data_, split, input_, services_.workers, on_bad_image_);
   const auto& bad = decoded->bad_images();
+  const auto& warned = decoded->warnings();
   add_metrics(
       "data",
       {{std::string("skipped_images/") + split_name(split), static_cast<double>(bad.size())},
+       {std::string("warned_images/") + split_name(split), static_cast<double>(warned.size())},
        {std::string("samples/") + split_name(split), static_cast<double>(decoded->size())}});
   if (!services_.options.quiet) {
     for (const auto& b : bad) std::cerr << "warning: skipped " << b.message << "\n";
+    for (const auto& w : warned) std::cerr << w.message << "\n";
   }
 }
 

@@ -56,6 +56,8 @@ PredictSummary predict_images(const TrainedModel& model, const Dataset& dataset,
     if (chunk + 1 < chunks) next = std::async(std::launch::async, load, indices_of(chunk + 1));
     summary.failed.insert(summary.failed.end(), images->bad_images().begin(),
                           images->bad_images().end());
+    summary.warnings.insert(summary.warnings.end(), images->warnings().begin(),
+                            images->warnings().end());
     if (images->size() == 0) continue;
     BatchOptions batches_options;
     batches_options.batch_size = batch;

@@ -37,8 +37,9 @@ struct ImagePrediction {
 
 struct PredictSummary {
   std::size_t predicted = 0;
-  std::vector<BadImage> failed;  // images that could not be read, in dataset order
-  double seconds = 0;            // wall time, decoding included
+  std::vector<BadImage> failed;        // images that could not be read, in dataset order
+  std::vector<ImageWarning> warnings;  // images predicted despite a decode warning, in order
+  double seconds = 0;                  // wall time, decoding included
 };
 
 // Runs `model` over every image of `dataset` (indices 0..size-1, in order), calling `on_result`

@@ -18,6 +18,7 @@
 #include "engine/util/sha256.h"
 #include "engine/util/temporary_files.h"
 #include "tlr/error.h"
+#include "tlr/image_file.h"
 
 namespace tlr {
 namespace {
@@ -26,8 +27,9 @@ namespace fs = std::filesystem;
 
 constexpr char kMagic[8] = {'T', 'L', 'R', 'I', 'M', 'G', '0', '1'};
 // v2: decoded with Dataset::image_at_least(input size), which may hand over a reduced JPEG decode.
+// v3: the header lists the decode warnings of the images kept.
 constexpr const char* kFormat =
-    "tlr split images v2: image_at_least(input size), uint8 HWC, area shrink, linear grow";
+    "tlr split images v3: image_at_least(input size), uint8 HWC, area shrink, linear grow";
 
 // The header of a cache file, written and read field by field (little-endian host assumed, as the
 // file never leaves the machine).
@@ -157,8 +159,8 @@ cv::Mat to_channels(const cv::Mat& image, int channels) {
 
 // Decodes dataset image `index` into `dst` (height × width × channels bytes); false and `bad`
 // filled when it cannot.
-bool decode_into(const Dataset& dataset, std::size_t index, int channels, int height, int width,
-                 const ImageFit& fit, std::uint8_t* dst, BadImage* bad) {
+bool decode_image(const Dataset& dataset, std::size_t index, int channels, int height, int width,
+                  const ImageFit& fit, std::uint8_t* dst, BadImage* bad) {
   try {
     // The dataset may decode a smaller image than it stores, never one smaller than the input
     // size (or, for a centre crop, than the covering size): everything downstream (cache,
@@ -182,6 +184,16 @@ bool decode_into(const Dataset& dataset, std::size_t index, int channels, int he
     *bad = {index, id, id, id + ": error: cannot decode image (" + what + ")"};
   }
   return false;
+}
+
+// decode_image(), with the dataset's warn_image() lines for the image in `warnings`.
+bool decode_into(const Dataset& dataset, std::size_t index, int channels, int height, int width,
+                 const ImageFit& fit, std::uint8_t* dst, BadImage* bad,
+                 std::vector<std::string>* warnings) {
+  const ImageWarnings collected;
+  const bool ok = decode_image(dataset, index, channels, height, width, fit, dst, bad);
+  *warnings = collected.lines();
+  return ok;
 }
 
 [[noreturn]] void throw_bad(const BadImage& bad) {
@@ -298,6 +310,7 @@ std::shared_ptr<const SplitImages> SplitImages::load(const Dataset& dataset,
   out->pixels_.resize(n * bytes);
   std::vector<char> ok(n, 0);
   std::vector<BadImage> bad(n);
+  std::vector<std::vector<std::string>> warned(n);
   std::atomic<std::size_t> next{0};
   std::atomic<bool> stop{false};
   auto work = [&]() {
@@ -306,7 +319,7 @@ std::shared_ptr<const SplitImages> SplitImages::load(const Dataset& dataset,
       const std::size_t k = next.fetch_add(1);
       if (k >= n) return;
       ok[k] = decode_into(dataset, indices[k], channels, height, width, options.fit,
-                          out->pixels_.data() + k * bytes, &bad[k]);
+                          out->pixels_.data() + k * bytes, &bad[k], &warned[k]);
       if (!ok[k] && options.on_bad_image == OnBadImage::fail) stop.store(true);
     }
   };
@@ -324,6 +337,9 @@ std::shared_ptr<const SplitImages> SplitImages::load(const Dataset& dataset,
         std::memmove(out->pixels_.data() + kept * bytes, out->pixels_.data() + k * bytes, bytes);
       }
       out->dataset_index_.push_back(indices[k]);
+      for (std::string& line : warned[k]) {
+        out->warnings_.push_back({indices[k], dataset.id(indices[k]), std::move(line)});
+      }
       ++kept;
     } else if (!bad[k].message.empty()) {  // empty: not reached after a failure
       out->bad_.push_back(std::move(bad[k]));
@@ -353,7 +369,7 @@ bool SplitImages::read_file(const std::string& path, std::size_t requested) {
   in.read(reinterpret_cast<char*>(header.data()), static_cast<std::streamsize>(header_size));
   BlobReader r(header);
   std::string key;
-  std::uint64_t c = 0, h = 0, w = 0, count = 0, kept = 0, bad_count = 0;
+  std::uint64_t c = 0, h = 0, w = 0, count = 0, kept = 0, bad_count = 0, warning_count = 0;
   bool good = in.good() && r.text(&key) && key == key_ && r.u64(&c) && r.u64(&h) && r.u64(&w) &&
               c == static_cast<std::uint64_t>(channels_) &&
               h == static_cast<std::uint64_t>(height_) && w == static_cast<std::uint64_t>(width_) &&
@@ -373,6 +389,15 @@ bool SplitImages::read_file(const std::string& path, std::size_t requested) {
     b.index = v;
     bad.push_back(std::move(b));
   }
+  std::vector<ImageWarning> warnings;
+  good = good && r.u64(&warning_count) && warning_count <= header_size;
+  for (std::uint64_t k = 0; good && k < warning_count; ++k) {
+    ImageWarning warning;
+    std::uint64_t v = 0;
+    good = r.u64(&v) && r.text(&warning.id) && r.text(&warning.message);
+    warning.index = v;
+    warnings.push_back(std::move(warning));
+  }
   good = good && r.done() && 16 + header_size + kept * image_bytes() + 16 == file_size;
   if (good) {
     pixels_.resize(kept * image_bytes());
@@ -390,6 +415,7 @@ bool SplitImages::read_file(const std::string& path, std::size_t requested) {
   }
   dataset_index_ = std::move(index);
   bad_ = std::move(bad);
+  warnings_ = std::move(warnings);
   return true;
 }
 
@@ -408,6 +434,12 @@ void SplitImages::write_file(const std::string& path) {
     header.text(b.id);
     header.text(b.path);
     header.text(b.message);
+  }
+  header.u64(warnings_.size());
+  for (const ImageWarning& warning : warnings_) {
+    header.u64(warning.index);
+    header.text(warning.id);
+    header.text(warning.message);
   }
   const std::uint64_t header_size = header.bytes.size();
   const std::uint64_t sums[2] = {image_cache_checksum(header.bytes.data(), header.bytes.size()),

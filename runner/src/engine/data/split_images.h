@@ -37,6 +37,13 @@ struct BadImage {
   std::string message;    // one line, "<path>: error: <problem>"
 };
 
+// An image kept although its decoder reported a problem (corrupt JPEG data libjpeg repaired).
+struct ImageWarning {
+  std::size_t index = 0;  // into the Dataset
+  std::string id;         // Dataset::id
+  std::string message;    // one line, "<path>: warning: <problem>"
+};
+
 struct SplitImagesOptions {
   // Folder of the content-addressed cache (results/cache); the file is
   // <cache_dir>/images/<key>.bin. Empty: memory only.
@@ -56,7 +63,8 @@ class SplitImages {
   // the cache file instead when a valid one exists (a truncated or corrupt file is ignored and
   // rewritten) and writes it otherwise, to a temporary file renamed into place. An image that
   // cannot be decoded is skipped and listed in bad_images(), or, with OnBadImage::fail, throws
-  // tlr::DataError naming its path (also when the cache file records it).
+  // tlr::DataError naming its path (also when the cache file records it). The tlr::warn_image()
+  // lines of the images kept are listed in warnings() (and kept in the cache file with them).
   static std::shared_ptr<const SplitImages> load(const Dataset& dataset,
                                                  const std::vector<std::size_t>& indices,
                                                  int channels, int height, int width,
@@ -78,6 +86,7 @@ class SplitImages {
   cv::Mat image(std::size_t k) const;
   std::size_t dataset_index(std::size_t k) const { return dataset_index_[k]; }
   const std::vector<BadImage>& bad_images() const { return bad_; }
+  const std::vector<ImageWarning>& warnings() const { return warnings_; }
   const std::string& key() const { return key_; }
   // The cache file ("" without a cache dir), whether it was read rather than built, and why it
   // could not be read or written ("" when all went well; the images are valid either way).
@@ -100,6 +109,7 @@ class SplitImages {
   std::vector<std::size_t> dataset_index_;
   std::vector<std::uint8_t> pixels_;  // size() × height × width × channels
   std::vector<BadImage> bad_;
+  std::vector<ImageWarning> warnings_;  // in index-list order
   std::string key_;
   std::string cache_path_;
   bool from_disk_ = false;

@@ -76,6 +76,8 @@ void Sha256::compress(const std::uint8_t* block) {
 }
 
 void Sha256::update(const void* data, std::size_t size) {
+  // memcpy from a null pointer is undefined even for 0 bytes (an empty std::vector's data()).
+  if (size == 0) return;
   const auto* bytes = static_cast<const std::uint8_t*>(data);
   total_bytes_ += size;
   if (buffered_ > 0) {
@@ -90,7 +92,7 @@ void Sha256::update(const void* data, std::size_t size) {
   }
   // Whole blocks straight from the caller's memory: no copy for the bulk of a large file.
   for (; size >= 64; bytes += 64, size -= 64) compress(bytes);
-  std::memcpy(buffer_.data(), bytes, size);
+  if (size > 0) std::memcpy(buffer_.data(), bytes, size);
   buffered_ = size;
 }
 
