@@ -34,7 +34,7 @@ QUICK_SUITES=(ConfigTest
               Weights
               InputSpec ImageBatches Numbered SplitImages SplitImagesCache TensorBatches
               FeatureCacheTest
-              ImageFolderTest FilenameLabelsTest IdxTest IdxFashionMnist Cifar10Test
+              ImageFolderTest FilenameLabelsTest IdxTest IdxFashionMnist Cifar10Test ImageFile
               Bundled/DatasetSchemaTest
               McNemarExact IncompleteBeta StudentT Wilson TInterval Holm CompareModels
               TrainedModels)

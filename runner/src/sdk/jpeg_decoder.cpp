@@ -101,7 +101,14 @@ int orientation_of(const jpeg_decompress_struct& cinfo) {
   return 0;
 }
 
-void allocate(Decoder& d) {
+// Out of line, as allocate(): run() must hold no std::string of its own across setjmp (GCC's
+// -Wclobbered, and a longjmp past its destructor).
+__attribute__((noinline)) void refuse_size(Decoder& d) {
+  d.result.error = "image of " + std::to_string(d.cinfo.image_width) + "x" +
+                   std::to_string(d.cinfo.image_height) + " pixels is too large";
+}
+
+__attribute__((noinline)) void allocate(Decoder& d) {
   d.result.rgb.create(static_cast<int>(d.cinfo.output_height),
                       static_cast<int>(d.cinfo.output_width), CV_8UC3);
 }
@@ -127,8 +134,7 @@ bool run(Decoder& d, const std::uint8_t* data, std::size_t size, const cv::Size&
     return true;
   }
   if (static_cast<std::uint64_t>(d.cinfo.image_width) * d.cinfo.image_height > max_pixels()) {
-    d.result.error = "image of " + std::to_string(d.cinfo.image_width) + "x" +
-                     std::to_string(d.cinfo.image_height) + " pixels is too large";
+    refuse_size(d);
     return false;
   }
   d.cinfo.out_color_space = JCS_RGB;
